@@ -1,0 +1,1 @@
+# Install rules, exported package and pkg-config file.

@@ -1,0 +1,57 @@
+#include "core/counters.hpp"
+
+namespace strider::core {
+namespace {
+constexpr std::array<std::string_view, kCallCount> kCallNames{
+    "MPI_Init", "MPI_Init_thread", "MPI_Finalize", "MPI_Type_commit", "MPI_Type_free",
+    "MPI_Pack", "MPI_Unpack", "MPI_Pack_size", "MPI_Send", "MPI_Ssend", "MPI_Bsend",
+    "MPI_Rsend", "MPI_Recv", "MPI_Isend", "MPI_Issend", "MPI_Irecv", "MPI_Sendrecv",
+    "MPI_Sendrecv_replace", "MPI_Send_init", "MPI_Recv_init", "MPI_Start", "MPI_Startall",
+    "MPI_Wait", "MPI_Waitall", "MPI_Waitany", "MPI_Waitsome", "MPI_Test", "MPI_Testall",
+    "MPI_Testany", "MPI_Testsome", "MPI_Request_free", "MPI_Cancel", "MPI_Request_get_status"};
+constexpr std::array<std::string_view, kMethodCount> kMethodNames{"native", "host-pack", "device",
+                                                                  "one-shot", "staged"};
+constexpr std::array<std::string_view, kFallbackCount> kFallbackNames{
+    "disabled", "unsupported-type", "device-buffer", "resource", "internal"};
+}  // namespace
+
+std::string_view call_name(Call call) { return kCallNames[static_cast<std::size_t>(call)]; }
+std::string_view method_name(Method method) { return kMethodNames[static_cast<std::size_t>(method)]; }
+std::string_view fallback_name(Fallback reason) {
+  return kFallbackNames[static_cast<std::size_t>(reason)];
+}
+
+std::string Counters::report(std::string_view prefix) const {
+  std::string out;
+  auto line = [&](std::string_view group, std::string_view key, std::uint64_t value) {
+    if (value == 0) return;
+    out += prefix;
+    out += group;
+    out += ' ';
+    out += key;
+    out += ' ';
+    out += std::to_string(value);
+    out += '\n';
+  };
+  for (std::size_t i = 0; i < kCallCount; ++i) line("calls", kCallNames[i], load(calls_[i]));
+  for (std::size_t i = 0; i < kMethodCount; ++i) {
+    line("method-calls", kMethodNames[i], load(method_calls_[i]));
+    line("method-bytes", kMethodNames[i], load(method_bytes_[i]));
+  }
+  for (std::size_t i = 0; i < kFallbackCount; ++i) line("fallbacks", kFallbackNames[i], load(fallbacks_[i]));
+  return out;
+}
+
+void Counters::reset() {
+  for (auto& c : calls_) c.store(0);
+  for (auto& c : method_calls_) c.store(0);
+  for (auto& c : method_bytes_) c.store(0);
+  for (auto& c : fallbacks_) c.store(0);
+}
+
+Counters& counters() {
+  static Counters instance;
+  return instance;
+}
+
+}  // namespace strider::core

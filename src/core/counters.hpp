@@ -1,0 +1,72 @@
+#pragma once
+// Per-process counters: intercepted calls, calls and bytes per method, fallbacks and why.
+// Lock-free (relaxed atomics); printed at MPI_Finalize under STRIDER_STATS=1.
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace strider::core {
+
+// Every intercepted MPI function; the interpose layer counts each call into one slot.
+enum class Call : std::uint8_t {
+  Init, Init_thread, Finalize, Type_commit, Type_free, Pack, Unpack, Pack_size,
+  Send, Ssend, Bsend, Rsend, Recv, Isend, Issend, Irecv, Sendrecv, Sendrecv_replace,
+  Send_init, Recv_init, Start, Startall, Wait, Waitall, Waitany, Waitsome, Test, Testall,
+  Testany, Testsome, Request_free, Cancel, Request_get_status,
+  count_
+};
+inline constexpr std::size_t kCallCount = static_cast<std::size_t>(Call::count_);
+std::string_view call_name(Call call);  // "MPI_Send"
+
+// How a data movement was carried out.
+enum class Method : std::uint8_t { native, host_pack, device, one_shot, staged, count_ };
+inline constexpr std::size_t kMethodCount = static_cast<std::size_t>(Method::count_);
+std::string_view method_name(Method method);  // "host-pack"
+
+// Why an optimisation fell back to the underlying MPI.
+enum class Fallback : std::uint8_t {
+  disabled, unsupported_type, device_buffer, resource, internal, count_
+};
+inline constexpr std::size_t kFallbackCount = static_cast<std::size_t>(Fallback::count_);
+std::string_view fallback_name(Fallback reason);
+
+class Counters {
+ public:
+  void count_call(Call call) { bump(calls_[index(call)], 1); }
+  void count_method(Method method, std::uint64_t bytes) {
+    bump(method_calls_[index(method)], 1);
+    bump(method_bytes_[index(method)], bytes);
+  }
+  void count_fallback(Fallback reason) { bump(fallbacks_[index(reason)], 1); }
+
+  std::uint64_t calls(Call call) const { return load(calls_[index(call)]); }
+  std::uint64_t method_calls(Method method) const { return load(method_calls_[index(method)]); }
+  std::uint64_t method_bytes(Method method) const { return load(method_bytes_[index(method)]); }
+  std::uint64_t fallbacks(Fallback reason) const { return load(fallbacks_[index(reason)]); }
+
+  // Multi-line report, one "key value" line per non-zero counter, each prefixed by `prefix`.
+  std::string report(std::string_view prefix) const;
+  void reset();
+
+ private:
+  template <class E>
+  static constexpr std::size_t index(E e) { return static_cast<std::size_t>(e); }
+  static void bump(std::atomic<std::uint64_t>& slot, std::uint64_t n) {
+    slot.fetch_add(n, std::memory_order_relaxed);
+  }
+  static std::uint64_t load(const std::atomic<std::uint64_t>& slot) {
+    return slot.load(std::memory_order_relaxed);
+  }
+
+  std::array<std::atomic<std::uint64_t>, kCallCount> calls_{};
+  std::array<std::atomic<std::uint64_t>, kMethodCount> method_calls_{};
+  std::array<std::atomic<std::uint64_t>, kMethodCount> method_bytes_{};
+  std::array<std::atomic<std::uint64_t>, kFallbackCount> fallbacks_{};
+};
+
+// The process-wide counters.
+Counters& counters();
+
+}  // namespace strider::core

@@ -1,0 +1,48 @@
+#pragma once
+// Calls into the underlying MPI that Strider makes for itself (datatype queries, the oracle
+// pack). Calls that Strider also intercepts go to the next MPI (mpi/next.hpp), never back
+// into Strider; the rest go to PMPI_* directly.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <mpi.h>
+
+namespace strider::mpi {
+
+struct Envelope {
+  int num_integers = 0;
+  int num_addresses = 0;
+  int num_datatypes = 0;
+  int combiner = MPI_COMBINER_NAMED;
+};
+Envelope type_envelope(MPI_Datatype type);
+
+struct Contents {
+  std::vector<int> integers;
+  std::vector<MPI_Aint> addresses;
+  std::vector<MPI_Datatype> datatypes;
+};
+// The contents of a derived type. The caller owns the returned handles: release them with
+// free_contents (named handles are left alone, as the standard requires).
+Contents type_contents(MPI_Datatype type, const Envelope& envelope);
+void free_contents(Contents& contents);
+
+struct Bounds {
+  std::int64_t size = 0;
+  std::int64_t lb = 0;
+  std::int64_t extent = 0;
+  std::int64_t true_lb = 0;
+  std::int64_t true_extent = 0;
+};
+Bounds type_bounds(MPI_Datatype type);
+std::string type_name(MPI_Datatype type);
+
+// The underlying MPI's pack family (the oracle), bypassing Strider.
+int pack(const void* inbuf, int incount, MPI_Datatype type, void* outbuf, int outsize,
+         int* position, MPI_Comm comm);
+int unpack(const void* inbuf, int insize, int* position, void* outbuf, int outcount,
+           MPI_Datatype type, MPI_Comm comm);
+int pack_size(int incount, MPI_Datatype type, MPI_Comm comm, int* size);
+
+}  // namespace strider::mpi

@@ -1,0 +1,31 @@
+#pragma once
+// Datatype handle -> Layout. Committed derived types are canonicalised at MPI_Type_commit
+// and dropped at MPI_Type_free (Open MPI reuses handles); named types are computed on first
+// use. Safe under MPI_THREAD_MULTIPLE.
+#include <memory>
+
+#include <mpi.h>
+
+#include "types/layout.hpp"
+
+namespace strider::types {
+
+class TypeCache {
+ public:
+  // Canonicalises a just-committed type and remembers it (replacing a stale entry).
+  void on_commit(MPI_Datatype type);
+  // Forgets a type about to be freed.
+  void on_free(MPI_Datatype type);
+  // The Layout, or null when the type is unknown (never committed through Strider) or has
+  // no Layout. Named types are looked up (and cached) on demand.
+  std::shared_ptr<const Layout> find(MPI_Datatype type);
+  void clear();
+
+ private:
+  struct Impl;
+  Impl& impl();
+};
+
+TypeCache& type_cache();
+
+}  // namespace strider::types
