@@ -13,7 +13,8 @@ namespace strider::types {
 
 enum class Combiner {
   named, dup, contiguous, vector, hvector, indexed, hindexed, indexed_block, hindexed_block,
-  structure, subarray, darray, resized, f90_real, f90_complex, f90_integer
+  structure, subarray, darray, resized, f90_real, f90_complex, f90_integer,
+  unknown  // a combiner Strider does not decode; such types have no Layout
 };
 const char* to_string(Combiner combiner);
 

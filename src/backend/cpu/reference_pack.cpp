@@ -1,1 +1,60 @@
-// placeholder
+#include "backend/cpu/reference_pack.hpp"
+
+#include <cstring>
+
+namespace strider::backend::cpu {
+namespace {
+
+// Calls fn(offset, bytes) for every block of every element, in pack order.
+template <class Fn>
+void for_each_block(const types::Layout& layout, std::int64_t count, Fn&& fn) {
+  const auto& outer = layout.outer;
+  for (std::int64_t element = 0; element < count; ++element) {
+    const std::int64_t element_base = element * layout.extent;
+    std::int64_t outer_total = 1;
+    for (const auto& d : outer) outer_total *= d.count;
+    for (std::int64_t o = 0; o < outer_total; ++o) {
+      // Decompose o into the outer indices, innermost fastest.
+      std::int64_t rest = o;
+      std::int64_t outer_offset = 0;
+      for (const auto& d : outer) {
+        outer_offset += (rest % d.count) * d.stride;
+        rest /= d.count;
+      }
+      for (const auto& piece : layout.pieces) {
+        const std::int64_t blocks = piece.blocks();
+        for (std::int64_t b = 0; b < blocks; ++b) {
+          std::int64_t r = b;
+          std::int64_t offset = element_base + outer_offset + piece.offset;
+          for (const auto& d : piece.dims) {
+            offset += (r % d.count) * d.stride;
+            r /= d.count;
+          }
+          fn(offset, piece.bytes);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void reference_pack(const types::Layout& layout, std::int64_t count, const void* in, void* out) {
+  const auto* src = static_cast<const unsigned char*>(in);
+  auto* dst = static_cast<unsigned char*>(out);
+  for_each_block(layout, count, [&](std::int64_t offset, std::int64_t bytes) {
+    std::memcpy(dst, src + offset, static_cast<std::size_t>(bytes));
+    dst += bytes;
+  });
+}
+
+void reference_unpack(const types::Layout& layout, std::int64_t count, const void* in, void* out) {
+  const auto* src = static_cast<const unsigned char*>(in);
+  auto* dst = static_cast<unsigned char*>(out);
+  for_each_block(layout, count, [&](std::int64_t offset, std::int64_t bytes) {
+    std::memcpy(dst + offset, src, static_cast<std::size_t>(bytes));
+    src += bytes;
+  });
+}
+
+}  // namespace strider::backend::cpu
