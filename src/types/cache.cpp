@@ -70,6 +70,12 @@ std::shared_ptr<const Layout> TypeCache::find(MPI_Datatype type) {
   return layout;
 }
 
+bool TypeCache::holds(MPI_Datatype type) {
+  Impl& state = impl();
+  std::shared_lock lock(state.mutex);
+  return state.committed.count(type) != 0;
+}
+
 void TypeCache::clear() {
   Impl& state = impl();
   std::unique_lock lock(state.mutex);

@@ -19,6 +19,9 @@ class TypeCache {
   // The Layout, or null when the type is unknown (never committed through Strider) or has
   // no Layout. Named types are looked up (and cached) on demand.
   std::shared_ptr<const Layout> find(MPI_Datatype type);
+  // True when a committed type has an entry (with or without a Layout). Makes no MPI call,
+  // so it may be asked about freed handles.
+  bool holds(MPI_Datatype type);
   void clear();
 
  private:

@@ -1,0 +1,133 @@
+// Type lifetime through Strider's commit/free path: the cache follows handles exactly,
+// including Open MPI's reuse of freed handles, dup, and inner types freed early.
+#include <catch2/catch.hpp>
+#include <mpi.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "exec/datatype.hpp"
+#include "layout_printing.hpp"
+#include "types/cache.hpp"
+
+using strider::types::Piece;
+using strider::types::type_cache;
+
+namespace {
+
+MPI_Datatype committed_vector(int count, int blocklength, int stride) {
+  MPI_Datatype t;
+  MPI_Type_vector(count, blocklength, stride, MPI_DOUBLE, &t);
+  REQUIRE(strider::exec::type_commit(&t) == MPI_SUCCESS);
+  return t;
+}
+
+}  // namespace
+
+TEST_CASE("a committed type is cached and forgotten when freed") {
+  MPI_Datatype t = committed_vector(4, 2, 8);
+  auto layout = type_cache().find(t);
+  REQUIRE(layout);
+  CHECK(layout->pieces == std::vector<Piece>{{0, 16, {{4, 64}}}});
+  const MPI_Datatype handle = t;
+  REQUIRE(strider::exec::type_free(&t) == MPI_SUCCESS);
+  CHECK(t == MPI_DATATYPE_NULL);
+  CHECK_FALSE(type_cache().holds(handle));
+  // A layout handed out before the free stays valid for its holder.
+  CHECK(layout->size == 64);
+}
+
+TEST_CASE("a reused handle gets the new type's layout") {
+  // Open MPI recycles freed datatype objects; commit many types of alternating shape and
+  // check each handle maps to its own layout.
+  for (int round = 0; round < 50; ++round) {
+    const int blocklength = 1 + round % 3;
+    MPI_Datatype t = committed_vector(3, blocklength, 5);
+    auto layout = type_cache().find(t);
+    REQUIRE(layout);
+    CHECK(layout->pieces == std::vector<Piece>{{0, 8 * blocklength, {{3, 40}}}});
+    REQUIRE(strider::exec::type_free(&t) == MPI_SUCCESS);
+  }
+}
+
+TEST_CASE("recommitting a type replaces nothing and keeps the layout") {
+  MPI_Datatype t = committed_vector(2, 1, 3);
+  REQUIRE(strider::exec::type_commit(&t) == MPI_SUCCESS);
+  auto layout = type_cache().find(t);
+  REQUIRE(layout);
+  CHECK(layout->pieces == std::vector<Piece>{{0, 8, {{2, 24}}}});
+  strider::exec::type_free(&t);
+}
+
+TEST_CASE("MPI_Type_dup has the layout of its original") {
+  MPI_Datatype t = committed_vector(3, 1, 4);
+  MPI_Datatype copy;
+  MPI_Type_dup(t, &copy);
+  REQUIRE(strider::exec::type_commit(&copy) == MPI_SUCCESS);
+  auto a = type_cache().find(t);
+  auto b = type_cache().find(copy);
+  REQUIRE(a);
+  REQUIRE(b);
+  CHECK(a->pieces == b->pieces);
+  strider::exec::type_free(&t);
+  // The dup lives on after its original is freed.
+  auto still = type_cache().find(copy);
+  REQUIRE(still);
+  CHECK(still->pieces == std::vector<Piece>{{0, 8, {{3, 32}}}});
+  strider::exec::type_free(&copy);
+}
+
+TEST_CASE("freeing the inner type keeps the outer type's layout") {
+  MPI_Datatype inner = committed_vector(2, 1, 2);
+  MPI_Datatype outer;
+  MPI_Type_contiguous(3, inner, &outer);
+  REQUIRE(strider::exec::type_free(&inner) == MPI_SUCCESS);
+  REQUIRE(strider::exec::type_commit(&outer) == MPI_SUCCESS);
+  auto layout = type_cache().find(outer);
+  REQUIRE(layout);
+  // The inner extent ends at its last double (24 bytes), so the copies are 24 bytes apart.
+  CHECK(layout->pieces == std::vector<Piece>{{0, 8, {{2, 16}, {3, 24}}}});
+  strider::exec::type_free(&outer);
+}
+
+TEST_CASE("named types are found without a commit") {
+  auto layout = type_cache().find(MPI_INT);
+  REQUIRE(layout);
+  CHECK(layout->pieces == std::vector<Piece>{{0, 4, {}}});
+  CHECK_FALSE(type_cache().find(MPI_DATATYPE_NULL));
+}
+
+TEST_CASE("an uncommitted derived type has no layout") {
+  MPI_Datatype t;
+  MPI_Type_vector(2, 1, 2, MPI_INT, &t);
+  CHECK_FALSE(type_cache().find(t));
+  MPI_Type_free(&t);
+}
+
+TEST_CASE("threads commit, look up and free types concurrently") {
+  int provided = 0;
+  MPI_Query_thread(&provided);
+  if (provided < MPI_THREAD_MULTIPLE) {
+    WARN("MPI_THREAD_MULTIPLE not provided; skipped");
+    return;
+  }
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int id = 0; id < 4; ++id) {
+    threads.emplace_back([id, &wrong] {
+      for (int round = 0; round < 200; ++round) {
+        const int blocklength = 1 + (id + round) % 4;
+        MPI_Datatype t;
+        MPI_Type_vector(5, blocklength, 7, MPI_INT, &t);
+        strider::exec::type_commit(&t);
+        auto layout = type_cache().find(t);
+        if (!layout || layout->pieces != std::vector<Piece>{{0, 4 * blocklength, {{5, 28}}}}) ++wrong;
+        strider::exec::type_free(&t);
+        if (!type_cache().find(MPI_DOUBLE)) ++wrong;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(wrong.load() == 0);
+}
