@@ -1,1 +1,515 @@
-// placeholder
+#include "exec/p2p.hpp"
+
+#include <climits>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "backend/cpu/pack_cpu.hpp"
+#include "core/config.hpp"
+#include "core/counters.hpp"
+#include "core/log.hpp"
+#include "exec/requests.hpp"
+#include "exec/staging.hpp"
+#include "memory/classify.hpp"
+#include "mpi/next.hpp"
+#include "plan/method.hpp"
+#include "types/cache.hpp"
+
+// Wire format: a message Strider packs travels as `bytes` MPI_PACKED bytes with the user's
+// tag and communicator, so any sender and receiver method pair interoperates (a native
+// typed receive unpacks it; a packed receive takes a native typed send), MPI_Get_count on
+// the status is the same as natively (Open MPI keeps byte counts), and everything goes
+// through the underlying MPI in program order, which keeps non-overtaking order.
+namespace strider::exec {
+namespace {
+
+const mpi::Next& next() { return mpi::next(); }
+
+// The layout of `type`, memoised per thread: the common case (the same type as last time)
+// costs two loads. Invalidated by any commit or free.
+const std::shared_ptr<const types::Layout>& layout_of(MPI_Datatype type) {
+  struct Memo {
+    MPI_Datatype type = MPI_DATATYPE_NULL;
+    std::uint64_t generation = ~std::uint64_t{0};
+    std::shared_ptr<const types::Layout> layout;
+  };
+  static thread_local Memo memo;
+  types::TypeCache& cache = types::type_cache();
+  const std::uint64_t generation = cache.generation();
+  if (memo.type != type || memo.generation != generation) {
+    memo.layout = cache.find(type);
+    memo.type = type;
+    memo.generation = generation;
+  }
+  return memo.layout;
+}
+
+void warn_forced_once() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    core::log(core::LogLevel::warn, "STRIDER_METHOD=" + std::string(core::to_string(core::config().method)) +
+                                        " cannot be used for these buffers; using the automatic choice");
+  });
+}
+
+// A send or receive Strider packs itself.
+struct Route {
+  std::shared_ptr<const types::Layout> layout;
+  int bytes = 0;
+};
+
+// True when Strider packs (buf, count, type) for a transfer with `peer`; everything else,
+// invalid arguments included, goes to the underlying MPI as called, so its error classes
+// and error handlers apply unchanged.
+bool route(const void* buf, int count, MPI_Datatype type, int peer, Route& out) {
+  progress_detached(false);
+  if (count <= 0 || buf == nullptr || type == MPI_DATATYPE_NULL || peer == MPI_PROC_NULL) return false;
+  const auto& layout = layout_of(type);
+  if (!layout) return false;
+  plan::Request request;
+  request.layout = layout.get();
+  request.count = count;
+  request.memory = memory::classify(buf);
+  request.forced = core::config().method;
+  const plan::Choice choice = plan::choose_p2p(request);
+  if (choice.forced_impossible) warn_forced_once();
+  if (choice.method != core::Method::host_pack) return false;
+  std::int64_t bytes = 0;
+  if (__builtin_mul_overflow(static_cast<std::int64_t>(count), layout->size, &bytes) || bytes > INT_MAX) {
+    core::counters().count_fallback(core::Fallback::unsupported_type);
+    return false;
+  }
+  out.layout = layout;
+  out.bytes = static_cast<int>(bytes);
+  return true;
+}
+
+Staging staging_for(const Route& r) {
+  Staging s = acquire_staging(static_cast<std::size_t>(r.bytes));
+  if (!s) core::counters().count_fallback(core::Fallback::resource);
+  return s;
+}
+
+void count_native() { core::counters().count_method(core::Method::native, 0); }
+
+// Blocking sends: pack, send the bytes with `send_bytes`, return the staging buffer.
+template <class Send>
+int packed_send(const void* buf, int count, MPI_Datatype type, int dest, Send&& send) {
+  Route r;
+  if (!route(buf, count, type, dest, r)) {
+    count_native();
+    return send(buf, count, type);
+  }
+  Staging s = staging_for(r);
+  if (!s) return send(buf, count, type);
+  backend::cpu::pack(*r.layout, count, buf, s.data);
+  const int rc = send(s.data, r.bytes, MPI_PACKED);
+  release_staging(s);
+  core::counters().count_method(core::Method::host_pack, static_cast<std::uint64_t>(r.bytes));
+  return rc;
+}
+
+// Nonblocking sends: pack now (so the message is fully in the underlying MPI's hands and
+// needs no later Strider call to progress), release the staging buffer at completion.
+template <class Isend>
+int packed_isend(const void* buf, int count, MPI_Datatype type, int dest, MPI_Request* request, Isend&& isend) {
+  Route r;
+  if (!route(buf, count, type, dest, r)) {
+    count_native();
+    return isend(buf, count, type);
+  }
+  Staging s = staging_for(r);
+  if (!s) return isend(buf, count, type);
+  backend::cpu::pack(*r.layout, count, buf, s.data);
+  const int rc = isend(s.data, r.bytes, MPI_PACKED);
+  if (rc != MPI_SUCCESS) {
+    release_staging(s);
+    return rc;
+  }
+  Pending p;
+  p.kind = Pending::Kind::send;
+  p.staging = s;
+  track(*request, std::move(p));
+  core::counters().count_method(core::Method::host_pack, static_cast<std::uint64_t>(r.bytes));
+  return rc;
+}
+
+// A blocking receive's status, whether or not the application wants it.
+struct StatusSlot {
+  explicit StatusSlot(MPI_Status* user) : user_(user) {}
+  MPI_Status* get() { return user_ == MPI_STATUS_IGNORE ? &local_ : user_; }
+  MPI_Status* user_;
+  MPI_Status local_{};
+};
+
+// Unpacks a blocking receive that returned `rc`: a truncated message still delivers what fit.
+void unpack_if_received(int rc, const Route& r, const MPI_Status& status, const Staging& s, void* buf) {
+  if (rc != MPI_SUCCESS && rc != MPI_ERR_TRUNCATE) return;
+  int bytes = 0;
+  if (next().Get_count(&status, MPI_BYTE, &bytes) == MPI_SUCCESS && bytes > 0)
+    unpack_received(*r.layout, bytes, s.data, buf);
+}
+
+Pending pending_recv(const Route& r, const Staging& s, void* buf) {
+  Pending p;
+  p.kind = Pending::Kind::recv;
+  p.staging = s;
+  p.layout = r.layout;
+  p.recv_buf = buf;
+  return p;
+}
+
+// Statuses for a completion call over `count` requests, whether or not the application
+// wants them: Strider needs the byte counts of its receives.
+class Statuses {
+ public:
+  Statuses(int count, MPI_Status* user) : user_(user) {
+    if (user == MPI_STATUSES_IGNORE) local_.resize(static_cast<std::size_t>(count > 0 ? count : 0));
+  }
+  MPI_Status* get() { return user_ == MPI_STATUSES_IGNORE ? local_.data() : user_; }
+
+ private:
+  MPI_Status* user_;
+  std::vector<MPI_Status> local_;
+};
+
+// Snapshot of the handles before a completion call (which resets completed ones to
+// MPI_REQUEST_NULL); empty when none is tracked, so untracked arrays pay nothing more.
+std::vector<MPI_Request> tracked_snapshot(int count, const MPI_Request requests[]) {
+  if (!requests_tracked() || count <= 0) return {};
+  bool any = false;
+  for (int i = 0; i < count && !any; ++i) any = find_pending(requests[i]) != nullptr;
+  if (!any) return {};
+  return std::vector<MPI_Request>(requests, requests + count);
+}
+
+bool completed_ok(int rc, const MPI_Status& status) {
+  if (rc == MPI_SUCCESS) return true;
+  return rc == MPI_ERR_IN_STATUS && (status.MPI_ERROR == MPI_SUCCESS || status.MPI_ERROR == MPI_ERR_TRUNCATE);
+}
+
+}  // namespace
+
+int send(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm comm) {
+  return packed_send(buf, count, type, dest,
+                     [&](const void* b, int c, MPI_Datatype t) { return next().Send(b, c, t, dest, tag, comm); });
+}
+
+int ssend(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm comm) {
+  return packed_send(buf, count, type, dest,
+                     [&](const void* b, int c, MPI_Datatype t) { return next().Ssend(b, c, t, dest, tag, comm); });
+}
+
+int bsend(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm comm) {
+  // The attached buffer was sized with MPI_Pack_size of the user's type; the packed bytes
+  // never need more.
+  return packed_send(buf, count, type, dest,
+                     [&](const void* b, int c, MPI_Datatype t) { return next().Bsend(b, c, t, dest, tag, comm); });
+}
+
+int rsend(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm comm) {
+  return packed_send(buf, count, type, dest,
+                     [&](const void* b, int c, MPI_Datatype t) { return next().Rsend(b, c, t, dest, tag, comm); });
+}
+
+int recv(void* buf, int count, MPI_Datatype type, int source, int tag, MPI_Comm comm, MPI_Status* status) {
+  Route r;
+  if (!route(buf, count, type, source, r)) {
+    count_native();
+    return next().Recv(buf, count, type, source, tag, comm, status);
+  }
+  Staging s = staging_for(r);
+  if (!s) return next().Recv(buf, count, type, source, tag, comm, status);
+  StatusSlot slot(status);
+  const int rc = next().Recv(s.data, r.bytes, MPI_PACKED, source, tag, comm, slot.get());
+  unpack_if_received(rc, r, *slot.get(), s, buf);
+  release_staging(s);
+  core::counters().count_method(core::Method::host_pack, static_cast<std::uint64_t>(r.bytes));
+  return rc;
+}
+
+int isend(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm comm, MPI_Request* request) {
+  return packed_isend(buf, count, type, dest, request, [&](const void* b, int c, MPI_Datatype t) {
+    return next().Isend(b, c, t, dest, tag, comm, request);
+  });
+}
+
+int issend(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm comm, MPI_Request* request) {
+  return packed_isend(buf, count, type, dest, request, [&](const void* b, int c, MPI_Datatype t) {
+    return next().Issend(b, c, t, dest, tag, comm, request);
+  });
+}
+
+int irecv(void* buf, int count, MPI_Datatype type, int source, int tag, MPI_Comm comm, MPI_Request* request) {
+  Route r;
+  if (!route(buf, count, type, source, r)) {
+    count_native();
+    return next().Irecv(buf, count, type, source, tag, comm, request);
+  }
+  Staging s = staging_for(r);
+  if (!s) return next().Irecv(buf, count, type, source, tag, comm, request);
+  const int rc = next().Irecv(s.data, r.bytes, MPI_PACKED, source, tag, comm, request);
+  if (rc != MPI_SUCCESS) {
+    release_staging(s);
+    return rc;
+  }
+  track(*request, pending_recv(r, s, buf));
+  core::counters().count_method(core::Method::host_pack, static_cast<std::uint64_t>(r.bytes));
+  return rc;
+}
+
+int sendrecv(const void* sendbuf, int sendcount, MPI_Datatype sendtype, int dest, int sendtag, void* recvbuf,
+             int recvcount, MPI_Datatype recvtype, int source, int recvtag, MPI_Comm comm, MPI_Status* status) {
+  Route sr, rr;
+  const bool pack_send = route(sendbuf, sendcount, sendtype, dest, sr);
+  const bool pack_recv = route(recvbuf, recvcount, recvtype, source, rr);
+  Staging ss = pack_send ? staging_for(sr) : Staging{};
+  Staging rs = pack_recv ? staging_for(rr) : Staging{};
+  const bool use_send = pack_send && ss;
+  const bool use_recv = pack_recv && rs;
+  if (use_send) backend::cpu::pack(*sr.layout, sendcount, sendbuf, ss.data);
+  StatusSlot slot(status);
+  const int rc = next().Sendrecv(use_send ? ss.data : sendbuf, use_send ? sr.bytes : sendcount,
+                                 use_send ? MPI_PACKED : sendtype, dest, sendtag, use_recv ? rs.data : recvbuf,
+                                 use_recv ? rr.bytes : recvcount, use_recv ? MPI_PACKED : recvtype, source,
+                                 recvtag, comm, slot.get());
+  if (use_recv) unpack_if_received(rc, rr, *slot.get(), rs, recvbuf);
+  release_staging(ss);
+  release_staging(rs);
+  core::counters().count_method(use_send || use_recv ? core::Method::host_pack : core::Method::native,
+                                static_cast<std::uint64_t>((use_send ? sr.bytes : 0) + (use_recv ? rr.bytes : 0)));
+  return rc;
+}
+
+int sendrecv_replace(void* buf, int count, MPI_Datatype type, int dest, int sendtag, int source, int recvtag,
+                     MPI_Comm comm, MPI_Status* status) {
+  Route sr, rr;
+  const bool pack_send = route(buf, count, type, dest, sr);
+  const bool pack_recv = route(buf, count, type, source, rr);
+  if (!pack_send && !pack_recv) {
+    count_native();
+    return next().Sendrecv_replace(buf, count, type, dest, sendtag, source, recvtag, comm, status);
+  }
+  // Through two buffers: the send side is read (packed) before the receive lands. A side
+  // that is not packed has a null peer, so the user's buffer stands in for it untouched.
+  Staging ss = pack_send ? staging_for(sr) : Staging{};
+  Staging rs = pack_recv ? staging_for(rr) : Staging{};
+  if ((pack_send && !ss) || (pack_recv && !rs)) {
+    release_staging(ss);
+    release_staging(rs);
+    return next().Sendrecv_replace(buf, count, type, dest, sendtag, source, recvtag, comm, status);
+  }
+  if (pack_send) backend::cpu::pack(*sr.layout, count, buf, ss.data);
+  StatusSlot slot(status);
+  const int rc = next().Sendrecv(pack_send ? ss.data : buf, pack_send ? sr.bytes : count,
+                                 pack_send ? MPI_PACKED : type, dest, sendtag, pack_recv ? rs.data : buf,
+                                 pack_recv ? rr.bytes : count, pack_recv ? MPI_PACKED : type, source, recvtag, comm,
+                                 slot.get());
+  if (pack_recv) unpack_if_received(rc, rr, *slot.get(), rs, buf);
+  release_staging(ss);
+  release_staging(rs);
+  core::counters().count_method(core::Method::host_pack,
+                                static_cast<std::uint64_t>((pack_send ? sr.bytes : 0) + (pack_recv ? rr.bytes : 0)));
+  return rc;
+}
+
+int send_init(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm comm, MPI_Request* request) {
+  Route r;
+  Staging s;
+  if (!route(buf, count, type, dest, r) || !(s = staging_for(r)))
+    return next().Send_init(buf, count, type, dest, tag, comm, request);
+  const int rc = next().Send_init(s.data, r.bytes, MPI_PACKED, dest, tag, comm, request);
+  if (rc != MPI_SUCCESS) {
+    release_staging(s);
+    return rc;
+  }
+  Pending p;
+  p.kind = Pending::Kind::send;
+  p.persistent = true;
+  p.active = false;
+  p.staging = s;
+  p.layout = r.layout;
+  p.send_buf = buf;
+  p.count = count;
+  track(*request, std::move(p));
+  return rc;
+}
+
+int recv_init(void* buf, int count, MPI_Datatype type, int source, int tag, MPI_Comm comm, MPI_Request* request) {
+  Route r;
+  Staging s;
+  if (!route(buf, count, type, source, r) || !(s = staging_for(r)))
+    return next().Recv_init(buf, count, type, source, tag, comm, request);
+  const int rc = next().Recv_init(s.data, r.bytes, MPI_PACKED, source, tag, comm, request);
+  if (rc != MPI_SUCCESS) {
+    release_staging(s);
+    return rc;
+  }
+  Pending p = pending_recv(r, s, buf);
+  p.persistent = true;
+  p.active = false;
+  p.count = count;
+  track(*request, std::move(p));
+  return rc;
+}
+
+namespace {
+// Work a persistent request needs at each start: a send packs the current data.
+void before_start(MPI_Request request) {
+  Pending* p = find_pending(request);
+  if (p == nullptr) return;
+  if (p->kind == Pending::Kind::send) {
+    backend::cpu::pack(*p->layout, p->count, p->send_buf, p->staging.data);
+    core::counters().count_method(core::Method::host_pack, static_cast<std::uint64_t>(p->count * p->layout->size));
+  }
+  p->active = true;
+  p->unpacked = false;
+}
+}  // namespace
+
+int start(MPI_Request* request) {
+  progress_detached(false);
+  if (request != nullptr) before_start(*request);
+  return next().Start(request);
+}
+
+int startall(int count, MPI_Request requests[]) {
+  progress_detached(false);
+  if (requests != nullptr && requests_tracked())
+    for (int i = 0; i < count; ++i) before_start(requests[i]);
+  return next().Startall(count, requests);
+}
+
+int wait(MPI_Request* request, MPI_Status* status) {
+  progress_detached(false);
+  if (request == nullptr || find_pending(*request) == nullptr) return next().Wait(request, status);
+  const MPI_Request original = *request;
+  StatusSlot slot(status);
+  const int rc = next().Wait(request, slot.get());
+  if (rc == MPI_SUCCESS || rc == MPI_ERR_TRUNCATE) complete(original, *slot.get());
+  return rc;
+}
+
+int waitall(int count, MPI_Request requests[], MPI_Status statuses[]) {
+  progress_detached(false);
+  const std::vector<MPI_Request> before = tracked_snapshot(count, requests);
+  if (before.empty()) return next().Waitall(count, requests, statuses);
+  Statuses st(count, statuses);
+  const int rc = next().Waitall(count, requests, st.get());
+  for (int i = 0; i < count; ++i)
+    if (completed_ok(rc, st.get()[i])) complete(before[static_cast<std::size_t>(i)], st.get()[i]);
+  return rc;
+}
+
+int waitany(int count, MPI_Request requests[], int* index, MPI_Status* status) {
+  progress_detached(false);
+  const std::vector<MPI_Request> before = tracked_snapshot(count, requests);
+  if (before.empty()) return next().Waitany(count, requests, index, status);
+  StatusSlot slot(status);
+  const int rc = next().Waitany(count, requests, index, slot.get());
+  if ((rc == MPI_SUCCESS || rc == MPI_ERR_TRUNCATE) && *index != MPI_UNDEFINED)
+    complete(before[static_cast<std::size_t>(*index)], *slot.get());
+  return rc;
+}
+
+int waitsome(int incount, MPI_Request requests[], int* outcount, int indices[], MPI_Status statuses[]) {
+  progress_detached(false);
+  const std::vector<MPI_Request> before = tracked_snapshot(incount, requests);
+  if (before.empty()) return next().Waitsome(incount, requests, outcount, indices, statuses);
+  Statuses st(incount, statuses);
+  const int rc = next().Waitsome(incount, requests, outcount, indices, st.get());
+  if ((rc == MPI_SUCCESS || rc == MPI_ERR_IN_STATUS) && *outcount != MPI_UNDEFINED)
+    for (int j = 0; j < *outcount; ++j)
+      if (completed_ok(rc, st.get()[j])) complete(before[static_cast<std::size_t>(indices[j])], st.get()[j]);
+  return rc;
+}
+
+int test(MPI_Request* request, int* flag, MPI_Status* status) {
+  progress_detached(false);
+  if (request == nullptr || find_pending(*request) == nullptr) return next().Test(request, flag, status);
+  const MPI_Request original = *request;
+  StatusSlot slot(status);
+  const int rc = next().Test(request, flag, slot.get());
+  if ((rc == MPI_SUCCESS || rc == MPI_ERR_TRUNCATE) && *flag != 0) complete(original, *slot.get());
+  return rc;
+}
+
+int testall(int count, MPI_Request requests[], int* flag, MPI_Status statuses[]) {
+  progress_detached(false);
+  const std::vector<MPI_Request> before = tracked_snapshot(count, requests);
+  if (before.empty()) return next().Testall(count, requests, flag, statuses);
+  Statuses st(count, statuses);
+  const int rc = next().Testall(count, requests, flag, st.get());
+  if (*flag != 0)
+    for (int i = 0; i < count; ++i)
+      if (completed_ok(rc, st.get()[i])) complete(before[static_cast<std::size_t>(i)], st.get()[i]);
+  return rc;
+}
+
+int testany(int count, MPI_Request requests[], int* index, int* flag, MPI_Status* status) {
+  progress_detached(false);
+  const std::vector<MPI_Request> before = tracked_snapshot(count, requests);
+  if (before.empty()) return next().Testany(count, requests, index, flag, status);
+  StatusSlot slot(status);
+  const int rc = next().Testany(count, requests, index, flag, slot.get());
+  if ((rc == MPI_SUCCESS || rc == MPI_ERR_TRUNCATE) && *flag != 0 && *index != MPI_UNDEFINED)
+    complete(before[static_cast<std::size_t>(*index)], *slot.get());
+  return rc;
+}
+
+int testsome(int incount, MPI_Request requests[], int* outcount, int indices[], MPI_Status statuses[]) {
+  progress_detached(false);
+  const std::vector<MPI_Request> before = tracked_snapshot(incount, requests);
+  if (before.empty()) return next().Testsome(incount, requests, outcount, indices, statuses);
+  Statuses st(incount, statuses);
+  const int rc = next().Testsome(incount, requests, outcount, indices, st.get());
+  if ((rc == MPI_SUCCESS || rc == MPI_ERR_IN_STATUS) && *outcount != MPI_UNDEFINED)
+    for (int j = 0; j < *outcount; ++j)
+      if (completed_ok(rc, st.get()[j])) complete(before[static_cast<std::size_t>(indices[j])], st.get()[j]);
+  return rc;
+}
+
+int request_free(MPI_Request* request) {
+  progress_detached(false);
+  Pending* p = request != nullptr ? find_pending(*request) : nullptr;
+  if (p == nullptr) return next().Request_free(request);
+  if (p->persistent && !p->active) {
+    // Inactive persistent request: nothing owed; forget it and free it for real.
+    forget(*request);
+    return next().Request_free(request);
+  }
+  // Still active: the application lets go, Strider keeps the handle and finishes the work.
+  detach(*request);
+  *request = MPI_REQUEST_NULL;
+  return MPI_SUCCESS;
+}
+
+int cancel(MPI_Request* request) {
+  progress_detached(false);
+  // A cancelled receive is recognised at completion (MPI_Test_cancelled) and not unpacked.
+  return next().Cancel(request);
+}
+
+int request_get_status(MPI_Request request, int* flag, MPI_Status* status) {
+  progress_detached(false);
+  Pending* p = find_pending(request);
+  if (p == nullptr) return next().Request_get_status(request, flag, status);
+  StatusSlot slot(status);
+  const int rc = next().Request_get_status(request, flag, slot.get());
+  // Complete but not freed: the data is delivered now, so the buffer is valid as soon as MPI
+  // says the operation is done; the later Wait/Test only releases.
+  if (rc == MPI_SUCCESS && *flag != 0 && p->kind == Pending::Kind::recv && p->active && !p->unpacked) {
+    int bytes = 0;
+    int cancelled = 0;
+    PMPI_Test_cancelled(slot.get(), &cancelled);
+    if (cancelled == 0 && next().Get_count(slot.get(), MPI_BYTE, &bytes) == MPI_SUCCESS && bytes > 0)
+      unpack_received(*p->layout, bytes, p->staging.data, p->recv_buf);
+    p->unpacked = true;
+  }
+  return rc;
+}
+
+}  // namespace strider::exec

@@ -8,4 +8,35 @@ Method choose_pack(const Request& request) {
   return Method::host_pack;
 }
 
+Choice choose_p2p(const Request& request) {
+  Choice choice;
+  const types::Layout* layout = request.layout;
+  const bool packable = layout != nullptr && request.memory == memory::Kind::host && request.count > 0 &&
+                        layout->size > 0;
+  switch (request.forced) {
+    case core::MethodChoice::native: return choice;
+    case core::MethodChoice::host_pack:
+      choice.method = packable ? Method::host_pack : Method::native;
+      choice.forced_impossible = !packable && layout != nullptr && request.memory != memory::Kind::host;
+      return choice;
+    case core::MethodChoice::device:
+    case core::MethodChoice::one_shot:
+    case core::MethodChoice::staged:
+      // Device methods need a device buffer; host buffers keep the automatic choice.
+      if (request.memory == memory::Kind::host) choice.forced_impossible = true;
+      break;
+    case core::MethodChoice::automatic: break;
+  }
+  if (!packable) return choice;
+  const types::LayoutClass klass = layout->klass();
+  if (klass == types::LayoutClass::contiguous || klass == types::LayoutClass::empty) {
+    // One block per element: native is already a plain copy unless elements are spaced out.
+    if (request.count == 1 || layout->extent == layout->size) return choice;
+  }
+  const std::int64_t blocks = layout->block_count() * request.count;
+  const std::int64_t average_block = blocks > 0 ? (layout->size * request.count) / blocks : 0;
+  if (average_block <= kHostPackMaxBlock) choice.method = Method::host_pack;
+  return choice;
+}
+
 }  // namespace strider::plan

@@ -47,12 +47,14 @@ void TypeCache::on_commit(MPI_Datatype type) {
   Impl& state = impl();
   std::unique_lock lock(state.mutex);
   state.committed[type] = std::move(layout);
+  generation_.fetch_add(1, std::memory_order_acq_rel);
 }
 
 void TypeCache::on_free(MPI_Datatype type) {
   Impl& state = impl();
   std::unique_lock lock(state.mutex);
   state.committed.erase(type);
+  generation_.fetch_add(1, std::memory_order_acq_rel);
 }
 
 std::shared_ptr<const Layout> TypeCache::find(MPI_Datatype type) {
@@ -81,6 +83,7 @@ void TypeCache::clear() {
   std::unique_lock lock(state.mutex);
   state.committed.clear();
   state.named.clear();
+  generation_.fetch_add(1, std::memory_order_acq_rel);
 }
 
 TypeCache& type_cache() {

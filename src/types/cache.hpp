@@ -2,6 +2,8 @@
 // Datatype handle -> Layout. Committed derived types are canonicalised at MPI_Type_commit
 // and dropped at MPI_Type_free (Open MPI reuses handles); named types are computed on first
 // use. Safe under MPI_THREAD_MULTIPLE.
+#include <atomic>
+#include <cstdint>
 #include <memory>
 
 #include <mpi.h>
@@ -22,11 +24,14 @@ class TypeCache {
   // True when a committed type has an entry (with or without a Layout). Makes no MPI call,
   // so it may be asked about freed handles.
   bool holds(MPI_Datatype type);
+  // Changes whenever an entry is added or dropped, so callers may memoise find() results.
+  std::uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
   void clear();
 
  private:
   struct Impl;
   Impl& impl();
+  std::atomic<std::uint64_t> generation_{0};
 };
 
 TypeCache& type_cache();

@@ -1,1 +1,357 @@
-// placeholder
+#include "backend/cpu/pack_cpu.hpp"
+
+#include <cstddef>
+#include <cstring>
+#include <type_traits>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#define STRIDER_HAVE_SSE2_STREAM 1
+#endif
+
+namespace strider::backend::cpu {
+namespace {
+
+using types::Dim;
+using types::Layout;
+using types::Piece;
+using Byte = unsigned char;
+
+// The strided side is read by pack and written by unpack; the packed side the other way.
+template <bool Pack>
+using StridedPtr = std::conditional_t<Pack, const Byte*, Byte*>;
+template <bool Pack>
+using PackedPtr = std::conditional_t<Pack, Byte*, const Byte*>;
+
+// Blocks longer than this go to memcpy: glibc's AVX2 copy beats an inline loop of 16-byte
+// moves from 256 B up, in cache (45 vs 26 GB/s) and in memory (11 vs 7 GB/s at 512 B), and
+// ties at 128 B (Zen 3, 2x stride, best of 200).
+constexpr std::int64_t kMemcpyThreshold = 128;
+
+// Fixed-size moves compile to single unaligned loads and stores; x86 unaligned moves cost the
+// same as aligned ones unless they cross a line, so the CPU engine specialises on the block
+// length, not on pointer alignment (alignment only gates the streaming stores below).
+inline void copy16(Byte* d, const Byte* s) { std::memcpy(d, s, 16); }
+
+// 1..16 bytes with two overlapping moves: one predictable branch per block instead of a call.
+inline void copy_small(Byte* d, const Byte* s, std::size_t n) {
+  if (n >= 8) {
+    std::uint64_t a, b;
+    std::memcpy(&a, s, 8);
+    std::memcpy(&b, s + n - 8, 8);
+    std::memcpy(d, &a, 8);
+    std::memcpy(d + n - 8, &b, 8);
+  } else if (n >= 4) {
+    std::uint32_t a, b;
+    std::memcpy(&a, s, 4);
+    std::memcpy(&b, s + n - 4, 4);
+    std::memcpy(d, &a, 4);
+    std::memcpy(d + n - 4, &b, 4);
+  } else if (n >= 2) {
+    std::uint16_t a, b;
+    std::memcpy(&a, s, 2);
+    std::memcpy(&b, s + n - 2, 2);
+    std::memcpy(d, &a, 2);
+    std::memcpy(d + n - 2, &b, 2);
+  } else if (n == 1) {
+    *d = *s;
+  }
+}
+
+// 16 < n: 16-byte moves, the last one overlapping its predecessor.
+inline void copy_medium(Byte* d, const Byte* s, std::size_t n) {
+  std::size_t i = 0;
+  for (; i + 16 < n; i += 16) copy16(d + i, s + i);
+  copy16(d + n - 16, s + n - 16);
+}
+
+inline void copy_any(Byte* d, const Byte* s, std::int64_t n) {
+  const auto size = static_cast<std::size_t>(n);
+  if (n <= 16) {
+    copy_small(d, s, size);
+  } else if (n <= kMemcpyThreshold) {
+    copy_medium(d, s, size);
+  } else {
+    std::memcpy(d, s, size);
+  }
+}
+
+// Block movers ("copiers"): bytes() and operator()(dst, src).
+template <std::int64_t N>
+struct Fixed {
+  static constexpr std::int64_t bytes() { return N; }
+  void operator()(Byte* d, const Byte* s) const { std::memcpy(d, s, N); }
+};
+struct Small {
+  std::int64_t n;
+  std::int64_t bytes() const { return n; }
+  void operator()(Byte* d, const Byte* s) const { copy_small(d, s, static_cast<std::size_t>(n)); }
+};
+struct Medium {
+  std::int64_t n;
+  std::int64_t bytes() const { return n; }
+  void operator()(Byte* d, const Byte* s) const {
+    copy_medium(d, s, static_cast<std::size_t>(n));
+  }
+};
+struct Large {
+  std::int64_t n;
+  std::int64_t bytes() const { return n; }
+  void operator()(Byte* d, const Byte* s) const { std::memcpy(d, s, static_cast<std::size_t>(n)); }
+};
+#if STRIDER_HAVE_SSE2_STREAM
+// Pack into a large output: non-temporal stores skip the read-for-ownership of output lines
+// that will not be reused from cache. Requires n % 16 == 0 and a 16-byte aligned destination.
+struct Stream {
+  std::int64_t n;
+  std::int64_t bytes() const { return n; }
+  void operator()(Byte* d, const Byte* s) const {
+    for (std::int64_t i = 0; i < n; i += 16) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i));
+      _mm_stream_si128(reinterpret_cast<__m128i*>(d + i), v);
+    }
+  }
+};
+#endif
+
+template <bool Pack, class Copy>
+inline void move(const Copy& copy, StridedPtr<Pack> s, PackedPtr<Pack> p) {
+  if constexpr (Pack) {
+    copy(p, s);
+  } else {
+    copy(s, p);
+  }
+}
+
+// Loops indexed from the base so that no pointer beyond the last block is ever formed.
+template <bool Pack, class Copy>
+void run_1d(const Copy& copy, StridedPtr<Pack> s, std::int64_t n, std::int64_t stride,
+            PackedPtr<Pack> p) {
+  const std::int64_t b = copy.bytes();
+  // Unrolled by 4: for 8-byte blocks the loop overhead halved the in-cache rate (8 vs 22 GB/s).
+  std::int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    move<Pack>(copy, s + i * stride, p + i * b);
+    move<Pack>(copy, s + (i + 1) * stride, p + (i + 1) * b);
+    move<Pack>(copy, s + (i + 2) * stride, p + (i + 2) * b);
+    move<Pack>(copy, s + (i + 3) * stride, p + (i + 3) * b);
+  }
+  for (; i < n; ++i) move<Pack>(copy, s + i * stride, p + i * b);
+}
+
+template <bool Pack, class Copy, class D>
+void run_2d(const Copy& copy, StridedPtr<Pack> s, const D* d, PackedPtr<Pack> p) {
+  const std::int64_t row = copy.bytes() * d[0].count;
+  for (std::int64_t j = 0; j < d[1].count; ++j) {
+    run_1d<Pack>(copy, s + j * d[1].stride, d[0].count, d[0].stride, p + j * row);
+  }
+}
+
+template <bool Pack, class Copy, class D>
+void run_3d(const Copy& copy, StridedPtr<Pack> s, const D* d, PackedPtr<Pack> p) {
+  const std::int64_t plane = copy.bytes() * d[0].count * d[1].count;
+  for (std::int64_t k = 0; k < d[2].count; ++k) {
+    run_2d<Pack>(copy, s + k * d[2].stride, d, p + k * plane);
+  }
+}
+
+// nd >= 3; recursion depth nd - 3, no allocation.
+template <bool Pack, class Copy, class D>
+void run_nd(const Copy& copy, StridedPtr<Pack> s, const D* d, int nd, PackedPtr<Pack> p) {
+  if (nd == 3) {
+    run_3d<Pack>(copy, s, d, p);
+    return;
+  }
+  std::int64_t inner = copy.bytes();
+  for (int i = 0; i + 1 < nd; ++i) inner *= d[i].count;
+  const D& top = d[nd - 1];
+  for (std::int64_t j = 0; j < top.count; ++j) {
+    run_nd<Pack>(copy, s + j * top.stride, d, nd - 1, p + j * inner);
+  }
+}
+
+template <bool Pack, class Copy, class D>
+void run_dims(const Copy& copy, StridedPtr<Pack> s, const D* d, int nd, PackedPtr<Pack> p) {
+  switch (nd) {
+    case 0: move<Pack>(copy, s, p); return;
+    case 1: run_1d<Pack>(copy, s, d[0].count, d[0].stride, p); return;
+    case 2: run_2d<Pack>(copy, s, d, p); return;
+    case 3: run_3d<Pack>(copy, s, d, p); return;
+    default: run_nd<Pack>(copy, s, d, nd, p); return;
+  }
+}
+
+// One strided piece: the block length is chosen once here, then a tight loop runs.
+template <bool Pack, class D>
+void run_piece(StridedPtr<Pack> s, std::int64_t bytes, const D* d, int nd, PackedPtr<Pack> p,
+               bool stream) {
+#if STRIDER_HAVE_SSE2_STREAM
+  if constexpr (Pack) {
+    if (stream) {
+      run_dims<Pack>(Stream{bytes}, s, d, nd, p);
+      _mm_sfence();  // order the weakly-ordered stores before anyone reads the output
+      return;
+    }
+  }
+#endif
+  (void)stream;
+  switch (bytes) {
+    case 1: run_dims<Pack>(Fixed<1>{}, s, d, nd, p); return;
+    case 2: run_dims<Pack>(Fixed<2>{}, s, d, nd, p); return;
+    case 4: run_dims<Pack>(Fixed<4>{}, s, d, nd, p); return;
+    case 8: run_dims<Pack>(Fixed<8>{}, s, d, nd, p); return;
+    case 12: run_dims<Pack>(Fixed<12>{}, s, d, nd, p); return;
+    case 16: run_dims<Pack>(Fixed<16>{}, s, d, nd, p); return;
+    case 24: run_dims<Pack>(Fixed<24>{}, s, d, nd, p); return;
+    case 32: run_dims<Pack>(Fixed<32>{}, s, d, nd, p); return;
+    case 48: run_dims<Pack>(Fixed<48>{}, s, d, nd, p); return;
+    case 64: run_dims<Pack>(Fixed<64>{}, s, d, nd, p); return;
+    default: break;
+  }
+  if (bytes < 16) {
+    run_dims<Pack>(Small{bytes}, s, d, nd, p);
+  } else if (bytes <= kMemcpyThreshold) {
+    run_dims<Pack>(Medium{bytes}, s, d, nd, p);
+  } else {
+    run_dims<Pack>(Large{bytes}, s, d, nd, p);
+  }
+}
+
+// A single piece with the outer and incount repetitions folded in as further dimensions,
+// simplified on the stack (merging composable dimensions, folding contiguous ones into the
+// block), so that e.g. a vector with count > 1 runs as one 2-D loop or one memcpy.
+constexpr int kMaxFoldedDims = 16;
+// Trivially constructible on purpose: zero-initialising the array cost a `rep stos` of 30 ns
+// per call, more than packing a small type.
+struct FoldedDim {
+  std::int64_t count;
+  std::int64_t stride;
+};
+struct Folded {
+  std::int64_t offset;
+  std::int64_t bytes;
+  int nd;
+  bool empty;
+  FoldedDim dims[kMaxFoldedDims];
+};
+
+inline bool push_dim(Folded& f, std::int64_t count, std::int64_t stride) {
+  if (count == 0) f.empty = true;
+  if (count == 1) return true;
+  if (f.nd > 0) {
+    FoldedDim& last = f.dims[f.nd - 1];
+    if (stride == last.count * last.stride) {
+      last.count *= count;
+      return true;
+    }
+  }
+  if (f.nd == kMaxFoldedDims) return false;
+  f.dims[f.nd++] = FoldedDim{count, stride};
+  return true;
+}
+
+// False when the dimensions do not fit the stack array (the generic path runs instead).
+inline bool fold(const Layout& layout, std::int64_t count, Folded& f) {
+  const Piece& piece = layout.pieces.front();
+  f.offset = piece.offset;
+  f.bytes = piece.bytes;
+  f.nd = 0;
+  f.empty = false;
+  for (const Dim& d : piece.dims) {
+    if (!push_dim(f, d.count, d.stride)) return false;
+  }
+  for (const Dim& d : layout.outer) {
+    if (!push_dim(f, d.count, d.stride)) return false;
+  }
+  if (!push_dim(f, count, layout.extent)) return false;
+  int drop = 0;
+  while (drop < f.nd && f.dims[drop].stride == f.bytes) f.bytes *= f.dims[drop++].count;
+  if (drop > 0) {
+    for (int i = drop; i < f.nd; ++i) f.dims[i - drop] = f.dims[i];
+    f.nd -= drop;
+  }
+  return true;
+}
+
+std::int64_t piece_bytes(const Piece& piece) {
+  std::int64_t n = piece.bytes;
+  for (const Dim& d : piece.dims) n *= d.count;
+  return n;
+}
+
+// The general case (several pieces, block lists, very many dimensions): outer repetitions by
+// recursion, then each piece in order. Dimensionless pieces (block lists) skip the dispatch.
+template <bool Pack>
+PackedPtr<Pack> run_pieces(const Layout& layout, std::size_t level, StridedPtr<Pack> s,
+                           PackedPtr<Pack> p) {
+  if (level == 0) {
+    for (const Piece& piece : layout.pieces) {
+      if (piece.bytes <= 0) continue;
+      if (piece.dims.empty()) {
+        if constexpr (Pack) {
+          copy_any(p, s + piece.offset, piece.bytes);
+        } else {
+          copy_any(s + piece.offset, p, piece.bytes);
+        }
+        p += piece.bytes;
+      } else {
+        const std::int64_t n = piece_bytes(piece);
+        if (n == 0) continue;
+        run_piece<Pack>(s + piece.offset, piece.bytes, piece.dims.data(),
+                        static_cast<int>(piece.dims.size()), p, false);
+        p += n;
+      }
+    }
+    return p;
+  }
+  const Dim& d = layout.outer[level - 1];
+  for (std::int64_t j = 0; j < d.count; ++j) {
+    p = run_pieces<Pack>(layout, level - 1, s + j * d.stride, p);
+  }
+  return p;
+}
+
+template <bool Pack>
+void run(const Layout& layout, std::int64_t count, StridedPtr<Pack> s, PackedPtr<Pack> p) {
+  if (count <= 0 || layout.size <= 0 || layout.pieces.empty()) return;
+  if (layout.pieces.size() == 1) {
+    Folded f;
+    if (fold(layout, count, f)) {
+      if (f.empty || f.bytes <= 0) return;
+      if (f.nd == 0) {
+        // Contiguous: glibc's memcpy already streams copies larger than the cache.
+        if constexpr (Pack) {
+          std::memcpy(p, s + f.offset, static_cast<std::size_t>(f.bytes));
+        } else {
+          std::memcpy(s + f.offset, p, static_cast<std::size_t>(f.bytes));
+        }
+        return;
+      }
+      bool stream = false;
+      if constexpr (Pack) {
+        // Streaming pays when the source is dense (64 B blocks at 2x stride, 64 MiB: 4.8 ->
+        // 7.1 GB/s) and loses when it is sparse (16x stride: 2.8 -> 2.3 GB/s).
+        const std::int64_t inner = f.dims[0].stride < 0 ? -f.dims[0].stride : f.dims[0].stride;
+        stream = count * layout.size >= kStreamingThreshold && f.bytes % 16 == 0 &&
+                 inner <= 4 * f.bytes && reinterpret_cast<std::uintptr_t>(p) % 16 == 0;
+      }
+      run_piece<Pack>(s + f.offset, f.bytes, f.dims, f.nd, p, stream);
+      return;
+    }
+  }
+  for (std::int64_t e = 0; e < count; ++e) {
+    p = run_pieces<Pack>(layout, layout.outer.size(), s + e * layout.extent, p);
+  }
+}
+
+}  // namespace
+
+void pack(const types::Layout& layout, std::int64_t count, const void* in, void* out) {
+  run<true>(layout, count, static_cast<const Byte*>(in), static_cast<Byte*>(out));
+}
+
+void unpack(const types::Layout& layout, std::int64_t count, const void* in, void* out) {
+  run<false>(layout, count, static_cast<Byte*>(out), static_cast<const Byte*>(in));
+}
+
+}  // namespace strider::backend::cpu

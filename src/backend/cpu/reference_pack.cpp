@@ -5,11 +5,12 @@
 namespace strider::backend::cpu {
 namespace {
 
-// Calls fn(offset, bytes) for every block of every element, in pack order.
+// Calls fn(offset, bytes) for every block of elements [first, first + count), in pack order,
+// until fn returns false.
 template <class Fn>
-void for_each_block(const types::Layout& layout, std::int64_t count, Fn&& fn) {
+void for_each_block(const types::Layout& layout, std::int64_t first, std::int64_t count, Fn&& fn) {
   const auto& outer = layout.outer;
-  for (std::int64_t element = 0; element < count; ++element) {
+  for (std::int64_t element = first; element < first + count; ++element) {
     const std::int64_t element_base = element * layout.extent;
     std::int64_t outer_total = 1;
     for (const auto& d : outer) outer_total *= d.count;
@@ -30,7 +31,7 @@ void for_each_block(const types::Layout& layout, std::int64_t count, Fn&& fn) {
             offset += (r % d.count) * d.stride;
             r /= d.count;
           }
-          fn(offset, piece.bytes);
+          if (!fn(offset, piece.bytes)) return;
         }
       }
     }
@@ -42,18 +43,34 @@ void for_each_block(const types::Layout& layout, std::int64_t count, Fn&& fn) {
 void reference_pack(const types::Layout& layout, std::int64_t count, const void* in, void* out) {
   const auto* src = static_cast<const unsigned char*>(in);
   auto* dst = static_cast<unsigned char*>(out);
-  for_each_block(layout, count, [&](std::int64_t offset, std::int64_t bytes) {
+  for_each_block(layout, 0, count, [&](std::int64_t offset, std::int64_t bytes) {
     std::memcpy(dst, src + offset, static_cast<std::size_t>(bytes));
     dst += bytes;
+    return true;
   });
 }
 
 void reference_unpack(const types::Layout& layout, std::int64_t count, const void* in, void* out) {
   const auto* src = static_cast<const unsigned char*>(in);
   auto* dst = static_cast<unsigned char*>(out);
-  for_each_block(layout, count, [&](std::int64_t offset, std::int64_t bytes) {
+  for_each_block(layout, 0, count, [&](std::int64_t offset, std::int64_t bytes) {
     std::memcpy(dst + offset, src, static_cast<std::size_t>(bytes));
     src += bytes;
+    return true;
+  });
+}
+
+void reference_unpack_partial(const types::Layout& layout, std::int64_t element, std::int64_t bytes,
+                              const void* in, void* out) {
+  const auto* src = static_cast<const unsigned char*>(in);
+  auto* dst = static_cast<unsigned char*>(out);
+  std::int64_t left = bytes;
+  for_each_block(layout, element, 1, [&](std::int64_t offset, std::int64_t block) {
+    const std::int64_t n = block < left ? block : left;
+    std::memcpy(dst + offset, src, static_cast<std::size_t>(n));
+    src += n;
+    left -= n;
+    return left > 0;
   });
 }
 

@@ -12,5 +12,9 @@ namespace strider::backend::cpu {
 void reference_pack(const types::Layout& layout, std::int64_t count, const void* in, void* out);
 // The inverse: scatters count * layout.size bytes from `in` into the elements at `out`.
 void reference_unpack(const types::Layout& layout, std::int64_t count, const void* in, void* out);
+// Scatters the first `bytes` (< layout.size) packed bytes of element `element` from `in`:
+// how a message that ends inside an element is unpacked.
+void reference_unpack_partial(const types::Layout& layout, std::int64_t element, std::int64_t bytes,
+                              const void* in, void* out);
 
 }  // namespace strider::backend::cpu

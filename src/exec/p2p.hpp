@@ -1,0 +1,52 @@
+#pragma once
+// Point-to-point and completion calls with the MPI signatures, entered from the interposed
+// MPI_* symbols. Each one is the whole operation seen by the application: it may pack, stage
+// and track the request itself, or hand the call to the next MPI unchanged.
+#include <mpi.h>
+
+namespace strider::exec {
+
+// Blocking and nonblocking sends and receives.
+int send(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm comm);
+int ssend(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm comm);
+int bsend(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm comm);
+int rsend(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm comm);
+int recv(void* buf, int count, MPI_Datatype type, int source, int tag, MPI_Comm comm,
+         MPI_Status* status);
+int isend(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm comm,
+          MPI_Request* request);
+int issend(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm comm,
+           MPI_Request* request);
+int irecv(void* buf, int count, MPI_Datatype type, int source, int tag, MPI_Comm comm,
+          MPI_Request* request);
+int sendrecv(const void* sendbuf, int sendcount, MPI_Datatype sendtype, int dest, int sendtag,
+             void* recvbuf, int recvcount, MPI_Datatype recvtype, int source, int recvtag,
+             MPI_Comm comm, MPI_Status* status);
+int sendrecv_replace(void* buf, int count, MPI_Datatype type, int dest, int sendtag, int source,
+                     int recvtag, MPI_Comm comm, MPI_Status* status);
+
+// Persistent requests.
+int send_init(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm comm,
+              MPI_Request* request);
+int recv_init(void* buf, int count, MPI_Datatype type, int source, int tag, MPI_Comm comm,
+              MPI_Request* request);
+int start(MPI_Request* request);
+int startall(int count, MPI_Request requests[]);
+
+// Completion: every way a request can finish, so deferred work (unpack, staging release) is
+// never left waiting for a later Strider call.
+int wait(MPI_Request* request, MPI_Status* status);
+int waitall(int count, MPI_Request requests[], MPI_Status statuses[]);
+int waitany(int count, MPI_Request requests[], int* index, MPI_Status* status);
+int waitsome(int incount, MPI_Request requests[], int* outcount, int indices[],
+             MPI_Status statuses[]);
+int test(MPI_Request* request, int* flag, MPI_Status* status);
+int testall(int count, MPI_Request requests[], int* flag, MPI_Status statuses[]);
+int testany(int count, MPI_Request requests[], int* index, int* flag, MPI_Status* status);
+int testsome(int incount, MPI_Request requests[], int* outcount, int indices[],
+             MPI_Status statuses[]);
+int request_free(MPI_Request* request);
+int cancel(MPI_Request* request);
+int request_get_status(MPI_Request request, int* flag, MPI_Status* status);
+
+}  // namespace strider::exec

@@ -1,0 +1,293 @@
+// The host pack engine against the reference packer on hand-built Layouts: every block-length
+// specialisation, 1-D to N-D, sequences, block lists, outer repetitions, incount folding,
+// alignment sweeps, streaming outputs and zero sizes. Bytes outside the output are checked.
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "backend/cpu/pack_cpu.hpp"
+#include "backend/cpu/reference_pack.hpp"
+#include "types/layout.hpp"
+
+namespace {
+
+using strider::types::Dim;
+using strider::types::Layout;
+using strider::types::Piece;
+namespace cpu = strider::backend::cpu;
+
+std::int64_t blocks_of(const Piece& p) {
+  std::int64_t n = 1;
+  for (const Dim& d : p.dims) n *= d.count;
+  return n;
+}
+
+// Fills size/extent/bounds the way MPI would (extent = true extent unless given).
+Layout make_layout(std::vector<Piece> pieces, std::vector<Dim> outer = {},
+                   std::int64_t extent = -1) {
+  Layout l;
+  l.pieces = std::move(pieces);
+  l.outer = std::move(outer);
+  std::int64_t per = 0;
+  std::int64_t lo = INT64_MAX;
+  std::int64_t hi = INT64_MIN;
+  for (const Piece& p : l.pieces) {
+    per += p.bytes * blocks_of(p);
+    if (p.bytes == 0 || blocks_of(p) == 0) continue;
+    std::int64_t a = p.offset;
+    std::int64_t b = p.offset + p.bytes;
+    for (const Dim& d : p.dims) {
+      a += std::min<std::int64_t>(0, (d.count - 1) * d.stride);
+      b += std::max<std::int64_t>(0, (d.count - 1) * d.stride);
+    }
+    lo = std::min(lo, a);
+    hi = std::max(hi, b);
+  }
+  std::int64_t reps = 1;
+  for (const Dim& d : l.outer) {
+    reps *= d.count;
+    if (d.count > 0) {
+      lo += std::min<std::int64_t>(0, (d.count - 1) * d.stride);
+      hi += std::max<std::int64_t>(0, (d.count - 1) * d.stride);
+    }
+  }
+  l.size = per * reps;
+  if (l.size == 0 || lo > hi) {
+    lo = 0;
+    hi = 0;
+  }
+  l.true_lb = lo;
+  l.true_extent = hi - lo;
+  l.lb = lo;
+  l.extent = extent >= 0 ? extent : hi - lo;
+  return l;
+}
+
+Layout strided(std::int64_t offset, std::int64_t bytes, std::vector<Dim> dims,
+               std::int64_t extent = -1) {
+  return make_layout({Piece{offset, bytes, std::move(dims)}}, {}, extent);
+}
+
+// Lowest and one-past-highest byte offset touched by `count` elements.
+std::pair<std::int64_t, std::int64_t> span_of(const Layout& l, std::int64_t count) {
+  if (count == 0 || l.size == 0) return {0, 0};
+  std::int64_t lo = l.true_lb;
+  std::int64_t hi = l.true_lb + l.true_extent;
+  lo += std::min<std::int64_t>(0, (count - 1) * l.extent);
+  hi += std::max<std::int64_t>(0, (count - 1) * l.extent);
+  return {lo, hi};
+}
+
+constexpr std::int64_t kGuard = 64;
+
+std::vector<unsigned char> random_bytes(std::size_t n, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<unsigned char> v(n);
+  for (auto& b : v) b = static_cast<unsigned char>(rng());
+  return v;
+}
+
+// Packs and unpacks with both engines, with the strided buffer at `in_align` and the packed
+// buffer at `out_align` (mod 16) and guard bytes around both; requires identical bytes.
+void check(const Layout& l, std::int64_t count, int in_align = 0, int out_align = 0) {
+  INFO("layout " << strider::types::to_string(l) << " count " << count << " in_align "
+                 << in_align << " out_align " << out_align);
+  const auto [lo, hi] = span_of(l, count);
+  const std::int64_t strided_len = (hi - lo) + 2 * kGuard + 16;
+  const std::int64_t origin = kGuard - lo;  // buffer index of the user pointer, before align
+  const std::int64_t packed = count * l.size;
+  const std::int64_t packed_len = packed + 2 * kGuard + 16;
+  auto strided = random_bytes(static_cast<std::size_t>(strided_len), 1);
+  // Over-align so that `align` is relative to a 16-byte boundary.
+  auto base16 = [](std::vector<unsigned char>& v) {
+    auto addr = reinterpret_cast<std::uintptr_t>(v.data());
+    return static_cast<std::int64_t>((16 - addr % 16) % 16);
+  };
+  std::vector<unsigned char> strided_buf(static_cast<std::size_t>(strided_len + 16));
+  const std::int64_t s0 = base16(strided_buf) + in_align;
+  std::copy(strided.begin(), strided.end() - 16, strided_buf.begin() + s0);
+  const unsigned char* user = strided_buf.data() + s0 + origin;
+
+  std::vector<unsigned char> ref_out(static_cast<std::size_t>(packed_len + 16), 0xA5);
+  std::vector<unsigned char> out(static_cast<std::size_t>(packed_len + 16), 0xA5);
+  const std::int64_t o0 = base16(out) + out_align + kGuard;
+  const std::int64_t r0 = base16(ref_out) + out_align + kGuard;
+  cpu::reference_pack(l, count, user, ref_out.data() + r0);
+  cpu::pack(l, count, user, out.data() + o0);
+  REQUIRE(std::equal(out.begin() + o0 - kGuard, out.begin() + o0 + packed + kGuard,
+                     ref_out.begin() + r0 - kGuard));
+
+  // Unpack a fresh pattern into two copies of a random strided buffer.
+  const auto source = random_bytes(static_cast<std::size_t>(packed + 1), 7);
+  std::vector<unsigned char> ref_strided = strided_buf;
+  std::vector<unsigned char> new_strided = strided_buf;
+  cpu::reference_unpack(l, count, source.data(), ref_strided.data() + s0 + origin);
+  cpu::unpack(l, count, source.data(), new_strided.data() + s0 + origin);
+  REQUIRE(ref_strided == new_strided);
+}
+
+const std::vector<std::int64_t> kBlockBytes{1,  2,  3,  4,  5,  7,   8,   9,   12,  15,  16,
+                                            17, 24, 31, 32, 33, 48,  63,  64,  65,  100, 128,
+                                            255, 256, 257, 1000, 4096};
+
+}  // namespace
+
+TEST_CASE("pack_cpu matches the reference for contiguous blocks of every length",
+          "[pack_cpu]") {
+  for (std::int64_t b : kBlockBytes) {
+    for (std::int64_t count : {0, 1, 2, 5}) check(strided(0, b, {}), count);
+  }
+}
+
+TEST_CASE("pack_cpu matches the reference for 1-D strided blocks at 2x and 16x strides",
+          "[pack_cpu]") {
+  for (std::int64_t b : kBlockBytes) {
+    for (std::int64_t mult : {2, 16}) {
+      for (std::int64_t n : {1, 2, 7, 33}) {
+        const Layout l = strided(0, b, {{n, b * mult}});
+        check(l, 1);
+        check(l, 3);
+      }
+    }
+  }
+}
+
+TEST_CASE("pack_cpu matches the reference for 2-D, 3-D and 5-D strided blocks",
+          "[pack_cpu]") {
+  for (std::int64_t b : kBlockBytes) {
+    if (b > 300) continue;
+    check(strided(0, b, {{3, 2 * b}, {4, 9 * b}}), 2);
+    check(strided(b, b, {{3, 2 * b}, {2, 7 * b}, {3, 31 * b}}), 2);
+    check(strided(0, b, {{2, 2 * b}, {2, 5 * b}, {3, 11 * b}, {2, 37 * b}, {2, 100 * b}}), 2);
+  }
+}
+
+TEST_CASE("pack_cpu handles negative, zero and interleaved strides in pack order",
+          "[pack_cpu]") {
+  check(strided(400, 8, {{5, -16}}), 2);
+  check(strided(0, 4, {{3, 0}, {2, 12}}), 2);          // the same block repeated
+  check(strided(0, 8, {{4, 64}, {8, 8}}), 1);          // transposed: inner stride is the larger
+  check(strided(1000, 3, {{4, -5}, {3, -40}, {2, 300}}), 3);
+  // Extent smaller than the span: consecutive elements interleave (unpack order matters).
+  check(strided(0, 4, {{4, 16}}, 8), 4);
+  check(strided(0, 8, {{3, 24}}, 0), 3);  // extent 0: every element at the same place
+}
+
+TEST_CASE("pack_cpu folds incount into the element dimensions", "[pack_cpu]") {
+  // Extent equal to the packed row: count elements form one contiguous run.
+  check(strided(0, 8, {{4, 8}}, 32), 100);
+  // Vector whose extent composes with its stride: one 1-D loop over count * n blocks.
+  check(strided(0, 8, {{4, 32}}, 128), 50);
+  // Resized element (extent > span): one more dimension.
+  check(strided(0, 8, {{4, 32}}, 1000), 7);
+  // Negative extent.
+  check(strided(0, 16, {{2, 32}}, -200), 3);
+}
+
+TEST_CASE("pack_cpu matches the reference at every buffer alignment 0..15", "[pack_cpu]") {
+  for (std::int64_t b : {1, 2, 3, 4, 8, 12, 16, 24, 32, 48, 64, 80, 512}) {
+    const Layout one = strided(0, b, {{9, 3 * b}});
+    const Layout two = strided(5, b, {{3, 2 * b + 1}, {4, 17 * b + 3}});
+    for (int in_align = 0; in_align < 16; ++in_align) {
+      for (int out_align = 0; out_align < 16; out_align += 3) {
+        check(one, 2, in_align, out_align);
+        check(two, 1, in_align, out_align);
+      }
+    }
+  }
+}
+
+TEST_CASE("pack_cpu matches the reference for sequences with outer repetitions",
+          "[pack_cpu]") {
+  // Two strided pieces (a struct of a column and a row), repeated over two outer dims.
+  const Layout seq = make_layout({Piece{0, 8, {{4, 64}}}, Piece{8, 24, {{2, 40}}}},
+                                 {{3, 512}, {2, 2048}});
+  check(seq, 1);
+  check(seq, 3);
+  // One piece with outer dims (folds into one strided loop).
+  check(make_layout({Piece{16, 4, {{5, 8}}}}, {{3, 100}, {2, 1000}}), 2);
+  // Several pieces, none with dims, plus outer: a struct repeated.
+  check(make_layout({Piece{0, 4, {}}, Piece{8, 8, {}}, Piece{20, 1, {}}}, {{10, 24}}), 4);
+  // Pieces in decreasing address order (pack order is piece order, not address order).
+  check(make_layout({Piece{300, 16, {{2, 20}}}, Piece{0, 5, {{3, 7}}}, Piece{100, 64, {}}}), 2);
+}
+
+TEST_CASE("pack_cpu matches the reference for block lists", "[pack_cpu]") {
+  std::mt19937 rng(42);
+  std::vector<Piece> pieces;
+  std::int64_t at = 0;
+  for (int i = 0; i < 500; ++i) {
+    const std::int64_t bytes = 1 + static_cast<std::int64_t>(rng() % 300);
+    at += static_cast<std::int64_t>(rng() % 50);
+    pieces.push_back(Piece{at, bytes, {}});
+    at += bytes;
+  }
+  const Layout l = make_layout(pieces);
+  check(l, 1);
+  check(l, 3, 5, 11);
+}
+
+TEST_CASE("pack_cpu leaves everything untouched for zero sizes", "[pack_cpu]") {
+  check(strided(0, 8, {{4, 16}}), 0);
+  check(strided(0, 8, {{0, 16}}), 3);
+  check(strided(0, 8, {{4, 16}, {0, 64}}), 2);
+  check(make_layout({}), 5);
+  check(make_layout({Piece{0, 8, {{3, 16}}}}, {{0, 100}}), 2);
+  check(make_layout({Piece{0, 0, {{3, 16}}}, Piece{4, 4, {}}}), 2);
+  // Nothing may be written for count 0 even with null buffers.
+  cpu::pack(strided(0, 8, {{4, 16}}), 0, nullptr, nullptr);
+  cpu::unpack(strided(0, 8, {{4, 16}}), 0, nullptr, nullptr);
+}
+
+TEST_CASE("pack_cpu streams large outputs with the same bytes", "[pack_cpu]") {
+  const std::int64_t rows = (cpu::kStreamingThreshold / 64) + 3;
+  const Layout l = strided(0, 64, {{rows, 128}});
+  check(l, 1, 0, 0);  // aligned output: streaming stores
+  check(l, 1, 3, 8);  // unaligned output: ordinary stores
+  check(strided(0, 48, {{rows / 2, 96 + 16}, {2, 0}}), 1, 0, 0);
+}
+
+TEST_CASE("pack_cpu matches the reference for many dimensions beyond the folded limit",
+          "[pack_cpu]") {
+  std::vector<Dim> dims;
+  std::int64_t stride = 12;
+  for (int i = 0; i < 20; ++i) {
+    dims.push_back(Dim{2, stride});
+    stride = stride * 2 + 4;  // never composes, so nothing merges
+  }
+  dims.resize(18);
+  const Layout l = strided(0, 3, dims);
+  check(l, 1);
+  check(make_layout({Piece{0, 3, dims}}, {{2, stride * 3}}), 1);
+}
+
+TEST_CASE("pack_cpu matches the reference on random layouts", "[pack_cpu]") {
+  const std::uint32_t seed = GENERATE(1u, 2u, 3u);
+  std::mt19937 rng(seed);
+  auto pick = [&](std::int64_t lo, std::int64_t hi) {
+    return lo + static_cast<std::int64_t>(rng() % static_cast<std::uint32_t>(hi - lo + 1));
+  };
+  for (int iter = 0; iter < 400; ++iter) {
+    std::vector<Piece> pieces;
+    const int npieces = static_cast<int>(pick(1, 4));
+    for (int i = 0; i < npieces; ++i) {
+      Piece p;
+      p.bytes = pick(0, 4) == 0 ? pick(1, 300) : (std::int64_t{1} << pick(0, 5));
+      p.offset = pick(-200, 200);
+      const int nd = static_cast<int>(pick(0, 4));
+      for (int k = 0; k < nd; ++k) p.dims.push_back(Dim{pick(0, 5), pick(-3, 10) * p.bytes + pick(-3, 3)});
+      pieces.push_back(std::move(p));
+    }
+    std::vector<Dim> outer;
+    const int no = static_cast<int>(pick(0, 2));
+    for (int k = 0; k < no; ++k) outer.push_back(Dim{pick(1, 3), pick(-2000, 2000)});
+    const Layout l = make_layout(pieces, outer, pick(0, 1) == 0 ? -1 : pick(0, 3000));
+    INFO("seed " << seed << " iteration " << iter);
+    check(l, pick(0, 3), static_cast<int>(pick(0, 15)), static_cast<int>(pick(0, 15)));
+  }
+}
