@@ -5,6 +5,7 @@
 #include <mpi.h>
 
 #include "exec/datatype.hpp"
+#include "exec/neighbor.hpp"
 #include "exec/p2p.hpp"
 #include "exec/pack.hpp"
 #include "exec/runtime.hpp"
@@ -223,6 +224,17 @@ extern "C" {
                                                           MPI_Status* status) {
   return guarded<&::MPI_Request_get_status, &Next::Request_get_status,
                  exec::request_get_status>(Call::Request_get_status, request, flag, status);
+}
+
+// Neighbourhood collectives.
+
+[[gnu::visibility("default")]] int MPI_Neighbor_alltoallw(
+    const void* sendbuf, const int sendcounts[], const MPI_Aint sdispls[], const MPI_Datatype sendtypes[],
+    void* recvbuf, const int recvcounts[], const MPI_Aint rdispls[], const MPI_Datatype recvtypes[],
+    MPI_Comm comm) {
+  return guarded<&::MPI_Neighbor_alltoallw, &Next::Neighbor_alltoallw, exec::neighbor_alltoallw>(
+      Call::Neighbor_alltoallw, sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls,
+      recvtypes, comm);
 }
 
 }  // extern "C"

@@ -8,7 +8,8 @@ constexpr std::array<std::string_view, kCallCount> kCallNames{
     "MPI_Rsend", "MPI_Recv", "MPI_Isend", "MPI_Issend", "MPI_Irecv", "MPI_Sendrecv",
     "MPI_Sendrecv_replace", "MPI_Send_init", "MPI_Recv_init", "MPI_Start", "MPI_Startall",
     "MPI_Wait", "MPI_Waitall", "MPI_Waitany", "MPI_Waitsome", "MPI_Test", "MPI_Testall",
-    "MPI_Testany", "MPI_Testsome", "MPI_Request_free", "MPI_Cancel", "MPI_Request_get_status"};
+    "MPI_Testany", "MPI_Testsome", "MPI_Request_free", "MPI_Cancel", "MPI_Request_get_status",
+    "MPI_Neighbor_alltoallw"};
 constexpr std::array<std::string_view, kMethodCount> kMethodNames{"native", "host-pack", "device",
                                                                   "one-shot", "staged"};
 constexpr std::array<std::string_view, kFallbackCount> kFallbackNames{

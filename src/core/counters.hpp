@@ -14,7 +14,7 @@ enum class Call : std::uint8_t {
   Init, Init_thread, Finalize, Type_commit, Type_free, Pack, Unpack, Pack_size,
   Send, Ssend, Bsend, Rsend, Recv, Isend, Issend, Irecv, Sendrecv, Sendrecv_replace,
   Send_init, Recv_init, Start, Startall, Wait, Waitall, Waitany, Waitsome, Test, Testall,
-  Testany, Testsome, Request_free, Cancel, Request_get_status,
+  Testany, Testsome, Request_free, Cancel, Request_get_status, Neighbor_alltoallw,
   count_
 };
 inline constexpr std::size_t kCallCount = static_cast<std::size_t>(Call::count_);
