@@ -1,6 +1,7 @@
 #include "core/config.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <mutex>
 
@@ -46,7 +47,8 @@ bool apply(Config& config, const VarInfo& var, std::string_view text) {
 
 std::mutex g_config_mutex;
 Config g_config;
-bool g_config_ready = false;
+// Set once the configuration is parsed; read on every intercepted call, so lock-free.
+std::atomic<bool> g_config_ready{false};
 
 }  // namespace
 
@@ -146,22 +148,24 @@ ParseResult parse_environment() {
 }
 
 const Config& config() {
+  if (g_config_ready.load(std::memory_order_acquire)) return g_config;
   std::lock_guard lock(g_config_mutex);
-  if (!g_config_ready) {
+  if (!g_config_ready.load(std::memory_order_relaxed)) {
     ParseResult parsed = parse_environment();
     g_config = parsed.config;
-    g_config_ready = true;
     set_log_level(g_config.log);
+    g_config_ready.store(true, std::memory_order_release);
     for (const auto& warning : parsed.warnings) log(LogLevel::warn, warning);
   }
   return g_config;
 }
 
 void set_config_for_testing(const Config& config) {
+  // Tests call this before the threads that read the configuration start.
   std::lock_guard lock(g_config_mutex);
   g_config = config;
-  g_config_ready = true;
   set_log_level(config.log);
+  g_config_ready.store(true, std::memory_order_release);
 }
 
 }  // namespace strider::core

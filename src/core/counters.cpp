@@ -1,5 +1,9 @@
 #include "core/counters.hpp"
 
+#include <memory>
+#include <mutex>
+#include <vector>
+
 namespace strider::core {
 namespace {
 constexpr std::array<std::string_view, kCallCount> kCallNames{
@@ -22,6 +26,35 @@ std::string_view fallback_name(Fallback reason) {
   return kFallbackNames[static_cast<std::size_t>(reason)];
 }
 
+struct Counters::Registry {
+  mutable std::mutex mutex;
+  std::vector<std::unique_ptr<Shard>> shards;
+};
+
+Counters::Counters() : registry_(new Registry) {}
+Counters::~Counters() { delete registry_; }
+
+Counters::Shard& Counters::shard() {
+  // One shard per (thread, Counters object); the process has one Counters in practice.
+  thread_local const Counters* owner = nullptr;
+  thread_local Shard* mine = nullptr;
+  if (owner != this || mine == nullptr) {
+    auto fresh = std::make_unique<Shard>();
+    mine = fresh.get();
+    owner = this;
+    std::lock_guard lock(registry_->mutex);
+    registry_->shards.push_back(std::move(fresh));
+  }
+  return *mine;
+}
+
+std::uint64_t Counters::sum(std::size_t slot) const {
+  std::lock_guard lock(registry_->mutex);
+  std::uint64_t total = 0;
+  for (const auto& s : registry_->shards) total += s->slots[slot].load(std::memory_order_relaxed);
+  return total;
+}
+
 std::string Counters::report(std::string_view prefix) const {
   std::string out;
   auto line = [&](std::string_view group, std::string_view key, std::uint64_t value) {
@@ -34,25 +67,24 @@ std::string Counters::report(std::string_view prefix) const {
     out += std::to_string(value);
     out += '\n';
   };
-  for (std::size_t i = 0; i < kCallCount; ++i) line("calls", kCallNames[i], load(calls_[i]));
+  for (std::size_t i = 0; i < kCallCount; ++i) line("calls", kCallNames[i], sum(i));
   for (std::size_t i = 0; i < kMethodCount; ++i) {
-    line("method-calls", kMethodNames[i], load(method_calls_[i]));
-    line("method-bytes", kMethodNames[i], load(method_bytes_[i]));
+    line("method-calls", kMethodNames[i], sum(kMethodCallsBase + i));
+    line("method-bytes", kMethodNames[i], sum(kMethodBytesBase + i));
   }
-  for (std::size_t i = 0; i < kFallbackCount; ++i) line("fallbacks", kFallbackNames[i], load(fallbacks_[i]));
+  for (std::size_t i = 0; i < kFallbackCount; ++i) line("fallbacks", kFallbackNames[i], sum(kFallbackBase + i));
   return out;
 }
 
 void Counters::reset() {
-  for (auto& c : calls_) c.store(0);
-  for (auto& c : method_calls_) c.store(0);
-  for (auto& c : method_bytes_) c.store(0);
-  for (auto& c : fallbacks_) c.store(0);
+  std::lock_guard lock(registry_->mutex);
+  for (auto& s : registry_->shards)
+    for (auto& slot : s->slots) slot.store(0, std::memory_order_relaxed);
 }
 
 Counters& counters() {
-  static Counters instance;
-  return instance;
+  static Counters* instance = new Counters;  // never destroyed: threads may count during exit
+  return *instance;
 }
 
 }  // namespace strider::core

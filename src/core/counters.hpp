@@ -32,38 +32,54 @@ enum class Fallback : std::uint8_t {
 inline constexpr std::size_t kFallbackCount = static_cast<std::size_t>(Fallback::count_);
 std::string_view fallback_name(Fallback reason);
 
+// Each thread counts into its own shard with plain (uncontended) stores, so counting costs an
+// increment on the hot path; reading sums the shards. Shards live until the process exits,
+// so the counts of finished threads are kept.
 class Counters {
  public:
-  void count_call(Call call) { bump(calls_[index(call)], 1); }
+  Counters();
+  ~Counters();
+  Counters(const Counters&) = delete;
+  Counters& operator=(const Counters&) = delete;
+
+  void count_call(Call call) { bump(index(call), 1); }
   void count_method(Method method, std::uint64_t bytes) {
-    bump(method_calls_[index(method)], 1);
-    bump(method_bytes_[index(method)], bytes);
+    bump(kMethodCallsBase + index(method), 1);
+    if (bytes != 0) bump(kMethodBytesBase + index(method), bytes);
   }
-  void count_fallback(Fallback reason) { bump(fallbacks_[index(reason)], 1); }
+  void count_fallback(Fallback reason) { bump(kFallbackBase + index(reason), 1); }
 
-  std::uint64_t calls(Call call) const { return load(calls_[index(call)]); }
-  std::uint64_t method_calls(Method method) const { return load(method_calls_[index(method)]); }
-  std::uint64_t method_bytes(Method method) const { return load(method_bytes_[index(method)]); }
-  std::uint64_t fallbacks(Fallback reason) const { return load(fallbacks_[index(reason)]); }
+  std::uint64_t calls(Call call) const { return sum(index(call)); }
+  std::uint64_t method_calls(Method method) const { return sum(kMethodCallsBase + index(method)); }
+  std::uint64_t method_bytes(Method method) const { return sum(kMethodBytesBase + index(method)); }
+  std::uint64_t fallbacks(Fallback reason) const { return sum(kFallbackBase + index(reason)); }
 
-  // Multi-line report, one "key value" line per non-zero counter, each prefixed by `prefix`.
+  // Multi-line report, one "group key value" line per non-zero counter, each prefixed by `prefix`.
   std::string report(std::string_view prefix) const;
   void reset();
+
+  static constexpr std::size_t kMethodCallsBase = kCallCount;
+  static constexpr std::size_t kMethodBytesBase = kMethodCallsBase + kMethodCount;
+  static constexpr std::size_t kFallbackBase = kMethodBytesBase + kMethodCount;
+  static constexpr std::size_t kSlots = kFallbackBase + kFallbackCount;
+
+  struct Shard {
+    std::array<std::atomic<std::uint64_t>, kSlots> slots{};
+  };
 
  private:
   template <class E>
   static constexpr std::size_t index(E e) { return static_cast<std::size_t>(e); }
-  static void bump(std::atomic<std::uint64_t>& slot, std::uint64_t n) {
-    slot.fetch_add(n, std::memory_order_relaxed);
+  void bump(std::size_t slot, std::uint64_t n) {
+    // Only the owning thread writes its shard: a relaxed load and store, no locked RMW.
+    std::atomic<std::uint64_t>& value = shard().slots[slot];
+    value.store(value.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   }
-  static std::uint64_t load(const std::atomic<std::uint64_t>& slot) {
-    return slot.load(std::memory_order_relaxed);
-  }
+  Shard& shard();
+  std::uint64_t sum(std::size_t slot) const;
 
-  std::array<std::atomic<std::uint64_t>, kCallCount> calls_{};
-  std::array<std::atomic<std::uint64_t>, kMethodCount> method_calls_{};
-  std::array<std::atomic<std::uint64_t>, kMethodCount> method_bytes_{};
-  std::array<std::atomic<std::uint64_t>, kFallbackCount> fallbacks_{};
+  struct Registry;
+  Registry* registry_;
 };
 
 // The process-wide counters.
