@@ -124,17 +124,35 @@ Shape contiguous_like(const TypeIR& ir) {  // f90 types: predefined-like, no gap
 Shape blocks(const TypeIR& ir, std::int64_t count, bool uniform_length, bool byte_displacements,
              bool per_block_type) {
   std::vector<Shape> parts;
-  parts.reserve(static_cast<std::size_t>(count));
   Shape element;
   if (!per_block_type) element = build(child(ir, 0));
+  const std::size_t displacement_base = uniform_length ? 2 : 1 + static_cast<std::size_t>(count);
+  auto length_of = [&](std::size_t i) { return uniform_length ? at(ir.ints, 1) : at(ir.ints, 1 + i); };
+  auto displacement_of = [&](std::size_t i, const TypeIR& type) {
+    return byte_displacements ? at(ir.addresses, i) : at(ir.ints, displacement_base + i) * type.extent;
+  };
+  // Fast path for the common indexed case: each block of a gap-free element type is one
+  // contiguous piece, so the list is built directly and normalised once.
+  if (!per_block_type && element.outer.empty() && element.pieces.size() == 1 && element.pieces[0].dims.empty() &&
+      element.pieces[0].bytes == child(ir, 0).extent) {
+    const Piece& e = element.pieces[0];
+    Shape out;
+    out.pieces.reserve(static_cast<std::size_t>(count));
+    for (std::int64_t i = 0; i < count; ++i) {
+      const auto index = static_cast<std::size_t>(i);
+      const std::int64_t length = length_of(index);
+      if (length != 0) out.pieces.push_back({e.offset + displacement_of(index, child(ir, 0)), e.bytes * length, {}});
+    }
+    normalize(out);
+    return out;
+  }
+  parts.reserve(static_cast<std::size_t>(count));
   for (std::int64_t i = 0; i < count; ++i) {
     const auto index = static_cast<std::size_t>(i);
     const TypeIR& type = per_block_type ? child(ir, index) : child(ir, 0);
     Shape shape = per_block_type ? build(type) : element;
-    const std::int64_t length = uniform_length ? at(ir.ints, 1) : at(ir.ints, 1 + index);
-    const std::size_t displacement_base = uniform_length ? 2 : 1 + static_cast<std::size_t>(count);
-    const std::int64_t displacement =
-        byte_displacements ? at(ir.addresses, index) : at(ir.ints, displacement_base + index) * type.extent;
+    const std::int64_t length = length_of(index);
+    const std::int64_t displacement = displacement_of(index, type);
     if (length == 0) continue;
     parts.push_back(shifted(replicate(std::move(shape), length, type.extent), displacement));
   }
