@@ -11,12 +11,13 @@
 #include "core/config.hpp"
 #include "core/counters.hpp"
 #include "core/log.hpp"
+#include "exec/model_load.hpp"
+#include "exec/layout_lookup.hpp"
 #include "exec/requests.hpp"
 #include "exec/staging.hpp"
 #include "memory/classify.hpp"
 #include "mpi/next.hpp"
 #include "plan/method.hpp"
-#include "types/cache.hpp"
 
 // Wire format: a message Strider packs travels as `bytes` MPI_PACKED bytes with the user's
 // tag and communicator, so any sender and receiver method pair interoperates (a native
@@ -27,25 +28,6 @@ namespace strider::exec {
 namespace {
 
 const mpi::Next& next() { return mpi::next(); }
-
-// The layout of `type`, memoised per thread: the common case (the same type as last time)
-// costs two loads. Invalidated by any commit or free.
-const std::shared_ptr<const types::Layout>& layout_of(MPI_Datatype type) {
-  struct Memo {
-    MPI_Datatype type = MPI_DATATYPE_NULL;
-    std::uint64_t generation = ~std::uint64_t{0};
-    std::shared_ptr<const types::Layout> layout;
-  };
-  static thread_local Memo memo;
-  types::TypeCache& cache = types::type_cache();
-  const std::uint64_t generation = cache.generation();
-  if (memo.type != type || memo.generation != generation) {
-    memo.layout = cache.find(type);
-    memo.type = type;
-    memo.generation = generation;
-  }
-  return memo.layout;
-}
 
 void warn_forced_once() {
   static std::once_flag once;
@@ -73,9 +55,13 @@ bool route(const void* buf, int count, MPI_Datatype type, int peer, Route& out) 
   request.layout = layout.get();
   request.count = count;
   request.memory = memory::classify(buf);
-  request.forced = core::config().method;
+  const core::Config& config = core::config();
+  request.forced = config.method;
+  request.locality = peer_locality(MPI_COMM_WORLD, peer);
+  request.explain = config.explain;
   const plan::Choice choice = plan::choose_p2p(request);
   if (choice.forced_impossible) warn_forced_once();
+  if (!choice.explanation.empty()) print_explanation(choice.explanation);
   if (choice.method != core::Method::host_pack) return false;
   std::int64_t bytes = 0;
   if (__builtin_mul_overflow(static_cast<std::int64_t>(count), layout->size, &bytes) || bytes > INT_MAX) {
@@ -149,16 +135,18 @@ struct StatusSlot {
 void unpack_if_received(int rc, const Route& r, const MPI_Status& status, const Staging& s, void* buf) {
   if (rc != MPI_SUCCESS && rc != MPI_ERR_TRUNCATE) return;
   int bytes = 0;
+  // Open MPI's status counts a truncated message whole: only r.bytes of it arrived.
   if (next().Get_count(&status, MPI_BYTE, &bytes) == MPI_SUCCESS && bytes > 0)
-    unpack_received(*r.layout, bytes, s.data, buf);
+    unpack_received(*r.layout, bytes < r.bytes ? bytes : r.bytes, s.data, buf);
 }
 
-Pending pending_recv(const Route& r, const Staging& s, void* buf) {
+Pending pending_recv(const Route& r, const Staging& s, void* buf, int count) {
   Pending p;
   p.kind = Pending::Kind::recv;
   p.staging = s;
   p.layout = r.layout;
   p.recv_buf = buf;
+  p.count = count;
   return p;
 }
 
@@ -176,14 +164,32 @@ class Statuses {
   std::vector<MPI_Status> local_;
 };
 
-// Snapshot of the handles before a completion call (which resets completed ones to
-// MPI_REQUEST_NULL); empty when none is tracked, so untracked arrays pay nothing more.
-std::vector<MPI_Request> tracked_snapshot(int count, const MPI_Request requests[]) {
-  if (!requests_tracked() || count <= 0) return {};
+// The handles before a completion call (which resets completed ones to MPI_REQUEST_NULL) and
+// the claimed entry of each (0: untracked); empty when none is tracked, so untracked arrays
+// pay nothing more. Every claimed entry must end in complete() or unclaim() (see
+// requests.hpp: handles are recycled as soon as they complete).
+struct Snapshot {
+  std::vector<MPI_Request> handles;
+  std::vector<std::uint64_t> ids;
+  bool empty() const { return handles.empty(); }
+  void complete(std::size_t i, const MPI_Status& status) {
+    exec::complete(handles[i], ids[i], status);
+    ids[i] = 0;
+  }
+  // Returns the claims of the requests that did not complete.
+  ~Snapshot() {
+    for (std::size_t i = 0; i < ids.size(); ++i) unclaim(handles[i], ids[i]);
+  }
+};
+
+void tracked_snapshot(int count, const MPI_Request requests[], Snapshot& out) {
+  if (!requests_tracked() || count <= 0 || requests == nullptr) return;
+  std::vector<std::uint64_t> ids(static_cast<std::size_t>(count), 0);
   bool any = false;
-  for (int i = 0; i < count && !any; ++i) any = find_pending(requests[i]) != nullptr;
-  if (!any) return {};
-  return std::vector<MPI_Request>(requests, requests + count);
+  for (int i = 0; i < count; ++i) any |= (ids[static_cast<std::size_t>(i)] = claim(requests[i])) != 0;
+  if (!any) return;
+  out.handles.assign(requests, requests + count);
+  out.ids = std::move(ids);
 }
 
 bool completed_ok(int rc, const MPI_Status& status) {
@@ -256,7 +262,7 @@ int irecv(void* buf, int count, MPI_Datatype type, int source, int tag, MPI_Comm
     release_staging(s);
     return rc;
   }
-  track(*request, pending_recv(r, s, buf));
+  track(*request, pending_recv(r, s, buf, count));
   core::counters().count_method(core::Method::host_pack, static_cast<std::uint64_t>(r.bytes));
   return rc;
 }
@@ -348,7 +354,7 @@ int recv_init(void* buf, int count, MPI_Datatype type, int source, int tag, MPI_
     release_staging(s);
     return rc;
   }
-  Pending p = pending_recv(r, s, buf);
+  Pending p = pending_recv(r, s, buf, count);
   p.persistent = true;
   p.active = false;
   p.count = count;
@@ -385,90 +391,98 @@ int startall(int count, MPI_Request requests[]) {
 
 int wait(MPI_Request* request, MPI_Status* status) {
   progress_detached(false);
-  if (request == nullptr || find_pending(*request) == nullptr) return next().Wait(request, status);
-  const MPI_Request original = *request;
+  Snapshot before;
+  if (request != nullptr) tracked_snapshot(1, request, before);
+  if (before.empty()) return next().Wait(request, status);
   StatusSlot slot(status);
   const int rc = next().Wait(request, slot.get());
-  if (rc == MPI_SUCCESS || rc == MPI_ERR_TRUNCATE) complete(original, *slot.get());
+  if (rc == MPI_SUCCESS || rc == MPI_ERR_TRUNCATE) before.complete(0, *slot.get());
   return rc;
 }
 
 int waitall(int count, MPI_Request requests[], MPI_Status statuses[]) {
   progress_detached(false);
-  const std::vector<MPI_Request> before = tracked_snapshot(count, requests);
+  Snapshot before;
+  tracked_snapshot(count, requests, before);
   if (before.empty()) return next().Waitall(count, requests, statuses);
   Statuses st(count, statuses);
   const int rc = next().Waitall(count, requests, st.get());
   for (int i = 0; i < count; ++i)
-    if (completed_ok(rc, st.get()[i])) complete(before[static_cast<std::size_t>(i)], st.get()[i]);
+    if (completed_ok(rc, st.get()[i])) before.complete(static_cast<std::size_t>(i), st.get()[i]);
   return rc;
 }
 
 int waitany(int count, MPI_Request requests[], int* index, MPI_Status* status) {
   progress_detached(false);
-  const std::vector<MPI_Request> before = tracked_snapshot(count, requests);
+  Snapshot before;
+  tracked_snapshot(count, requests, before);
   if (before.empty()) return next().Waitany(count, requests, index, status);
   StatusSlot slot(status);
   const int rc = next().Waitany(count, requests, index, slot.get());
   if ((rc == MPI_SUCCESS || rc == MPI_ERR_TRUNCATE) && *index != MPI_UNDEFINED)
-    complete(before[static_cast<std::size_t>(*index)], *slot.get());
+    before.complete(static_cast<std::size_t>(*index), *slot.get());
   return rc;
 }
 
 int waitsome(int incount, MPI_Request requests[], int* outcount, int indices[], MPI_Status statuses[]) {
   progress_detached(false);
-  const std::vector<MPI_Request> before = tracked_snapshot(incount, requests);
+  Snapshot before;
+  tracked_snapshot(incount, requests, before);
   if (before.empty()) return next().Waitsome(incount, requests, outcount, indices, statuses);
   Statuses st(incount, statuses);
   const int rc = next().Waitsome(incount, requests, outcount, indices, st.get());
   if ((rc == MPI_SUCCESS || rc == MPI_ERR_IN_STATUS) && *outcount != MPI_UNDEFINED)
     for (int j = 0; j < *outcount; ++j)
-      if (completed_ok(rc, st.get()[j])) complete(before[static_cast<std::size_t>(indices[j])], st.get()[j]);
+      if (completed_ok(rc, st.get()[j])) before.complete(static_cast<std::size_t>(indices[j]), st.get()[j]);
   return rc;
 }
 
 int test(MPI_Request* request, int* flag, MPI_Status* status) {
   progress_detached(false);
-  if (request == nullptr || find_pending(*request) == nullptr) return next().Test(request, flag, status);
-  const MPI_Request original = *request;
+  Snapshot before;
+  if (request != nullptr) tracked_snapshot(1, request, before);
+  if (before.empty()) return next().Test(request, flag, status);
   StatusSlot slot(status);
   const int rc = next().Test(request, flag, slot.get());
-  if ((rc == MPI_SUCCESS || rc == MPI_ERR_TRUNCATE) && *flag != 0) complete(original, *slot.get());
+  if ((rc == MPI_SUCCESS || rc == MPI_ERR_TRUNCATE) && *flag != 0) before.complete(0, *slot.get());
   return rc;
 }
 
 int testall(int count, MPI_Request requests[], int* flag, MPI_Status statuses[]) {
   progress_detached(false);
-  const std::vector<MPI_Request> before = tracked_snapshot(count, requests);
+  Snapshot before;
+  tracked_snapshot(count, requests, before);
   if (before.empty()) return next().Testall(count, requests, flag, statuses);
   Statuses st(count, statuses);
   const int rc = next().Testall(count, requests, flag, st.get());
   if (*flag != 0)
     for (int i = 0; i < count; ++i)
-      if (completed_ok(rc, st.get()[i])) complete(before[static_cast<std::size_t>(i)], st.get()[i]);
+      if (completed_ok(rc, st.get()[i])) before.complete(static_cast<std::size_t>(i), st.get()[i]);
   return rc;
 }
 
 int testany(int count, MPI_Request requests[], int* index, int* flag, MPI_Status* status) {
   progress_detached(false);
-  const std::vector<MPI_Request> before = tracked_snapshot(count, requests);
+  Snapshot before;
+  tracked_snapshot(count, requests, before);
   if (before.empty()) return next().Testany(count, requests, index, flag, status);
   StatusSlot slot(status);
   const int rc = next().Testany(count, requests, index, flag, slot.get());
   if ((rc == MPI_SUCCESS || rc == MPI_ERR_TRUNCATE) && *flag != 0 && *index != MPI_UNDEFINED)
-    complete(before[static_cast<std::size_t>(*index)], *slot.get());
+    before.complete(static_cast<std::size_t>(*index), *slot.get());
   return rc;
 }
 
 int testsome(int incount, MPI_Request requests[], int* outcount, int indices[], MPI_Status statuses[]) {
   progress_detached(false);
-  const std::vector<MPI_Request> before = tracked_snapshot(incount, requests);
+  Snapshot before;
+  tracked_snapshot(incount, requests, before);
   if (before.empty()) return next().Testsome(incount, requests, outcount, indices, statuses);
   Statuses st(incount, statuses);
   const int rc = next().Testsome(incount, requests, outcount, indices, st.get());
   if ((rc == MPI_SUCCESS || rc == MPI_ERR_IN_STATUS) && *outcount != MPI_UNDEFINED)
     for (int j = 0; j < *outcount; ++j)
-      if (completed_ok(rc, st.get()[j])) complete(before[static_cast<std::size_t>(indices[j])], st.get()[j]);
+      if (completed_ok(rc, st.get()[j])) before.complete(static_cast<std::size_t>(indices[j]), st.get()[j]);
   return rc;
 }
 
@@ -478,11 +492,11 @@ int request_free(MPI_Request* request) {
   if (p == nullptr) return next().Request_free(request);
   if (p->persistent && !p->active) {
     // Inactive persistent request: nothing owed; forget it and free it for real.
-    forget(*request);
+    forget(*request, p->id);
     return next().Request_free(request);
   }
   // Still active: the application lets go, Strider keeps the handle and finishes the work.
-  detach(*request);
+  detach(*request, p->id);
   *request = MPI_REQUEST_NULL;
   return MPI_SUCCESS;
 }
@@ -506,7 +520,7 @@ int request_get_status(MPI_Request request, int* flag, MPI_Status* status) {
     int cancelled = 0;
     PMPI_Test_cancelled(slot.get(), &cancelled);
     if (cancelled == 0 && next().Get_count(slot.get(), MPI_BYTE, &bytes) == MPI_SUCCESS && bytes > 0)
-      unpack_received(*p->layout, bytes, p->staging.data, p->recv_buf);
+      unpack_received(*p->layout, posted_bytes(*p, bytes), p->staging.data, p->recv_buf);
     p->unpacked = true;
   }
   return rc;

@@ -6,10 +6,10 @@
 #include "backend/cpu/pack_cpu.hpp"
 #include "core/config.hpp"
 #include "core/counters.hpp"
+#include "exec/layout_lookup.hpp"
 #include "memory/classify.hpp"
 #include "mpi/calls.hpp"
 #include "plan/method.hpp"
-#include "types/cache.hpp"
 
 namespace strider::exec {
 namespace {
@@ -35,7 +35,7 @@ bool accept(const void* strided, const void* packed, int count, MPI_Datatype typ
   if (comm == MPI_COMM_NULL || strided == nullptr || packed == nullptr || position == nullptr)
     return false;
   if (count <= 0 || room <= 0 || *position < 0 || type == MPI_DATATYPE_NULL) return false;
-  out.layout = types::type_cache().find(type);
+  out.layout = layout_of(type);
   plan::Request request;
   request.layout = out.layout.get();
   request.count = count;
