@@ -44,6 +44,7 @@ void reference_pack(const types::Layout& layout, std::int64_t count, const void*
   const auto* src = static_cast<const unsigned char*>(in);
   auto* dst = static_cast<unsigned char*>(out);
   for_each_block(layout, 0, count, [&](std::int64_t offset, std::int64_t bytes) {
+    if (bytes == 0) return true;  // memcpy's pointers must be valid even for zero bytes
     std::memcpy(dst, src + offset, static_cast<std::size_t>(bytes));
     dst += bytes;
     return true;
@@ -54,6 +55,7 @@ void reference_unpack(const types::Layout& layout, std::int64_t count, const voi
   const auto* src = static_cast<const unsigned char*>(in);
   auto* dst = static_cast<unsigned char*>(out);
   for_each_block(layout, 0, count, [&](std::int64_t offset, std::int64_t bytes) {
+    if (bytes == 0) return true;
     std::memcpy(dst + offset, src, static_cast<std::size_t>(bytes));
     src += bytes;
     return true;
