@@ -1,19 +1,30 @@
 #!/bin/bash
 # The main job on a fresh Debian 12 machine: install the dependencies, build Strider (Release,
-# build/demo), run the two-rank exchange demo natively and with libstrider.so preloaded for a
-# few sizes, and print one table. Results go to results/demo.csv (and results/demo.svg when
-# gnuplot is installed).
+# build/demo), measure the system once with strider-measure when there is no performance model
+# yet, then run the 3-D halo-exchange benchmark (bench/halo3d.c, a plain MPI program) natively
+# and with libstrider.so preloaded for a set of grids, rank counts and datatype constructions,
+# alternating native and Strider runs, and print one table. Every halo cell is verified after
+# every exchange. Results go to results/demo.csv and results/demo.png (gnuplot).
 #   usage, from anywhere:  bash tools/demo.sh
-# Environment: DEMO_REPS (repetitions per run, default 100), STRIDER_CUDA (AUTO, ON or OFF,
-# default AUTO), BUILD_DIR (default build/demo), DEMO_SKIP_DEPS=1 (skip tools/install-deps.sh).
+# Environment: DEMO_ROUNDS (native/Strider pairs per configuration, default 3), DEMO_REPS
+# (exchanges per run, default 30), DEMO_QUICK=1 (half the configurations), STRIDER_CUDA (AUTO,
+# ON or OFF, default AUTO), BUILD_DIR (default build/demo), DEMO_SKIP_DEPS=1 (skip
+# tools/install-deps.sh), DEMO_SKIP_MEASURE=1 (do not run strider-measure; Strider then uses
+# its built-in policy unless a model exists).
+#
+# Host buffers only. Device buffers (the GPU pack kernels and the device, one-shot and staged
+# methods) are exercised by this demo once the GPU path of halo3d exists; on a machine without
+# a GPU there is nothing more to run.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 build=${BUILD_DIR:-build/demo}
-reps=${DEMO_REPS:-100}
+rounds=${DEMO_ROUNDS:-3}
+reps=${DEMO_REPS:-30}
 results=results
 say() { printf '== %s\n' "$*"; }
+started=$SECONDS
 
 if [ "${DEMO_SKIP_DEPS:-0}" != 1 ]; then
   say "dependencies (tools/install-deps.sh)"
@@ -21,101 +32,154 @@ if [ "${DEMO_SKIP_DEPS:-0}" != 1 ]; then
 fi
 
 say "configure and build (Release, $build)"
+mkdir -p "$(dirname "$build")"
 jobs=$(nproc 2>/dev/null || echo 2)
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSTRIDER_CUDA="${STRIDER_CUDA:-AUTO}" \
-  -DSTRIDER_BUILD_TESTS=OFF -DSTRIDER_BUILD_BENCH=OFF >"$build.configure.log" 2>&1 \
+  -DSTRIDER_BUILD_TESTS=OFF -DSTRIDER_BUILD_BENCH=ON >"$build.configure.log" 2>&1 \
   || { cat "$build.configure.log"; echo "demo: configure failed" >&2; exit 1; }
-cmake --build "$build" -j "$jobs" >"$build.build.log" 2>&1 \
+# Only what the demo runs (the C++ benchmarks are bench/run-all.sh's business).
+targets=(strider strider_bench_halo3d strider-demo-exchange)
+if cmake --build "$build" --target help 2>/dev/null | grep -q '^strider-measure:'; then
+  targets+=(strider-measure)
+fi
+cmake --build "$build" -j "$jobs" --target "${targets[@]}" >"$build.build.log" 2>&1 \
   || { tail -n 60 "$build.build.log"; echo "demo: build failed (log: $build.build.log)" >&2; exit 1; }
 
-demo=$build/examples/exchange/strider-demo-exchange
+halo=$build/bench/strider_bench_halo3d
 lib=$(find "$build" -name libstrider.so -type f -print -quit)
-[ -x "$demo" ] || { echo "demo: $demo was not built" >&2; exit 1; }
+[ -x "$halo" ] || { echo "demo: $halo was not built" >&2; exit 1; }
 [ -n "$lib" ] || { echo "demo: libstrider.so was not built under $build" >&2; exit 1; }
 lib=$(cd "$(dirname "$lib")" && pwd)/libstrider.so
-strider_run=$build/bin/strider-run
+say "built in $((SECONDS - started)) s"
 
 # Open MPI refuses to start as root without these; harmless otherwise.
 if [ "$(id -u)" -eq 0 ]; then
   export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 fi
-# Two ranks even on a one-core machine; no binding, so ranks are not pinned to one core.
-mpiexec=(mpiexec --oversubscribe --bind-to none -n 2)
+# Ranks are not bound: with more ranks than cores (4 ranks here on a 2-core machine) binding
+# would stack them; --oversubscribe lets Open MPI start them and makes idle ranks yield.
+mpiexec=(mpiexec --oversubscribe --bind-to none)
 
-# run MODE CASE N: prints the RESULT line of one run, plus methods=... (the methods Strider
-# reports for rank 0 with STRIDER_STATS=1, "none" when it reports none); MODE is native or
-# strider.
+# The performance model: measured once per system. strider-measure may not exist in this
+# version; Strider then uses its built-in policy.
+model_dir=${STRIDER_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/strider}
+measure=$build/bin/strider-measure
+if [ "${DEMO_SKIP_MEASURE:-0}" = 1 ]; then
+  say "performance model: not measured (DEMO_SKIP_MEASURE=1); model dir $model_dir"
+elif [ -f "$model_dir/model.json" ]; then
+  say "performance model: $model_dir/model.json"
+elif [ -x "$measure" ]; then
+  say "performance model: none yet; strider-measure --quick (2 ranks)"
+  timeout 180 "${mpiexec[@]}" -n 2 "$measure" --quick \
+    || echo "demo: strider-measure failed; Strider uses its built-in policy" >&2
+else
+  say "performance model: none, and strider-measure is not built in this version; built-in policy"
+fi
+
+# run MODE RANKS ARGS...: prints halo3d's RESULT line plus methods=... (the methods Strider
+# reports for rank 0 with STRIDER_STATS=1; "-" natively).
 run() {
-  local mode=$1 args=(--case "$2" --n "$3" --reps "$reps" --warmup 10) out methods
-  if [ "$mode" = native ]; then
-    out=$("${mpiexec[@]}" "$demo" "${args[@]}" 2>&1) || true
-  elif [ -x "$strider_run" ]; then
-    out=$(STRIDER_STATS=1 "$strider_run" "${mpiexec[@]}" "$demo" "${args[@]}" 2>&1) || true
-  else
-    out=$("${mpiexec[@]}" -x STRIDER_STATS=1 -x LD_PRELOAD="$lib" "$demo" "${args[@]}" 2>&1) \
-      || true
-  fi
+  local mode=$1 ranks=$2 out methods=-
+  shift 2
+  local cmd=("${mpiexec[@]}" -n "$ranks")
+  [ "$mode" = strider ] && cmd+=(-x LD_PRELOAD="$lib" -x STRIDER_STATS=1)
+  out=$("${cmd[@]}" "$halo" --reps "$reps" --warmup 3 "$@" 2>&1) || true
   if ! grep -q '^RESULT ' <<<"$out"; then
-    printf 'demo: %s run of --case %s --n %s failed:\n%s\n' "$mode" "$2" "$3" "$out" >&2
+    printf 'demo: %s run (%d ranks, %s) failed:\n%s\n' "$mode" "$ranks" "$*" "$(tail -n 20 <<<"$out")" >&2
     echo "RESULT median_ms=nan verified=failed methods=-"
     return
   fi
-  methods=-
   if [ "$mode" = strider ]; then
-    methods=$(sed -n 's/^strider\[0\] stats: method-calls \([^ ]*\) .*/\1/p' <<<"$out" \
-      | sort -u | paste -sd+ -)
+    methods=$(sed -n 's/^strider\[0\] stats: method-calls \([^ ]*\) .*/\1/p' <<<"$out" | sort -u | paste -sd+ -)
     methods=${methods:-none}
   fi
   echo "$(grep '^RESULT ' <<<"$out" | head -n 1) methods=$methods"
 }
 field() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
+median() { tr ' ' '\n' <<<"$*" | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END {
+  if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-if [ -x "$strider_run" ]; then how="$strider_run"; else how="LD_PRELOAD=$lib"; fi
-say "exchange: 2 ranks, median of $reps repetitions; Strider via $how"
+# ranks grid types method q r periodic: x-faces (8-byte blocks when r = 1) between ranks in all
+# of them. MPI_Neighbor_alltoallw goes through Strider only in versions that intercept it; the
+# "Strider methods" column (STRIDER_STATS) shows whether it packed anything.
+configs=(
+  "2 32 subarray-c isend 1 1 111"
+  "2 64 subarray-c isend 1 1 111"
+  "2 64 subarray-f isend 2 1 000"
+  "2 64 vector sendrecv 4 1 111"
+  "2 64 resized isend 1 2 111"
+  "4 32 subarray-c isend 2 2 110"
+  "4 32 vector isend 4 1 111"
+  "4 64 resized sendrecv 1 1 111"
+  "2 64 subarray-c alltoallw 1 1 111"
+)
+if [ "${DEMO_QUICK:-0}" = 1 ]; then configs=("${configs[@]:0:5}"); fi
+
+say "halo3d: ${#configs[@]} configurations x $rounds native/Strider pairs (alternating), $reps exchanges each"
+say "load average: $(cut -d' ' -f1-3 /proc/loadavg); Strider: $lib"
 mkdir -p "$results"
 csv=$results/demo.csv
-echo "case,n,bytes,ranks,native_ms,strider_ms,speedup,verified,strider_methods" >"$csv"
-format='%-8s %6s %9s %5s %10s %11s %8s %8s  %s\n'
-printf "$format" case n bytes ranks "native ms" "Strider ms" speedup verified "Strider method"
+echo "grid,ranks,dims,types,method,q,r,periodic,bytes,native_ms,strider_ms,speedup,speedup_min,speedup_max,native_best_ms,strider_best_ms,speedup_best,verified,strider_methods" >"$csv"
+format='%-6s %5s %-6s %-10s %-9s %2s %2s %4s %8s %9s %10s %7s %11s %7s %4s  %s\n'
+printf "$format" grid ranks dims types method q r per bytes "native ms" "Strider ms" speedup "min..max" "best" ok "Strider methods"
 failed=0
-for spec in face:16 face:64 face:128 column:256 column:1024 column:2048; do
-  c=${spec%%:*} n=${spec##*:}
-  native=$(run native "$c" "$n")
-  strider=$(run strider "$c" "$n")
-  nat_ms=$(field "$native" median_ms) str_ms=$(field "$strider" median_ms)
-  bytes=$(field "$native" bytes)
-  [ -n "$bytes" ] || bytes=$(field "$strider" bytes)
-  if [ "$(field "$native" verified)" = yes ] && [ "$(field "$strider" verified)" = yes ]; then
-    verified=yes
-  else
-    verified=no failed=1
-  fi
-  speedup=$(awk -v a="$nat_ms" -v b="$str_ms" \
-    'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "nan" }')
-  methods=$(field "$strider" methods)
-  printf "$format" "$c" "$n" "${bytes:-?}" 2 "$nat_ms" "$str_ms" "$speedup" "$verified" "$methods"
-  echo "$c,$n,${bytes:-},2,$nat_ms,$str_ms,$speedup,$verified,$methods" >>"$csv"
+for config in "${configs[@]}"; do
+  read -r ranks n types method q r periodic <<<"$config"
+  args=(--n "$n" --types "$types" --method "$method" --q "$q" --r "$r" --periodic "$periodic")
+  nat=() str=() natmin=() strmin=() ratios=() verified=yes methods=- dims=? bytes=?
+  for ((k = 1; k <= rounds; k++)); do
+    if ((k % 2)); then order=(native strider); else order=(strider native); fi
+    for mode in "${order[@]}"; do
+      line=$(run "$mode" "$ranks" "${args[@]}")
+      [ "$(field "$line" verified)" = yes ] || verified=no
+      if [ "$mode" = native ]; then
+        nat+=("$(field "$line" median_ms)")
+        natmin+=("$(field "$line" min_ms)")
+        dims=$(field "$line" dims) bytes=$(field "$line" bytes)
+      else
+        str+=("$(field "$line" median_ms)")
+        strmin+=("$(field "$line" min_ms)")
+        methods=$(field "$line" methods)
+      fi
+    done
+    ratios+=("$(awk -v a="${nat[-1]}" -v b="${str[-1]}" 'BEGIN { if (b + 0 > 0) print a / b; else print "nan" }')")
+  done
+  [ "$verified" = yes ] || failed=1
+  nat_ms=$(median "${nat[@]}") str_ms=$(median "${str[@]}")
+  speedup=$(awk -v a="$nat_ms" -v b="$str_ms" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "nan" }')
+  nat_min=$(median "${natmin[@]}") str_min=$(median "${strmin[@]}")
+  best=$(awk -v a="$nat_min" -v b="$str_min" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "nan" }')
+  lo=$(tr ' ' '\n' <<<"${ratios[*]}" | sort -g | head -n 1) hi=$(tr ' ' '\n' <<<"${ratios[*]}" | sort -g | tail -n 1)
+  spread=$(awk -v a="$lo" -v b="$hi" 'BEGIN { printf "%.2f..%.2f", a, b }')
+  printf "$format" "$n^3" "$ranks" "$dims" "$types" "$method" "$q" "$r" "$periodic" "$bytes" "$nat_ms" "$str_ms" \
+    "$speedup" "$spread" "$best" "$verified" "$methods"
+  echo "$n^3,$ranks,$dims,$types,$method,$q,$r,$periodic,$bytes,$nat_ms,$str_ms,$speedup,$lo,$hi,$nat_min,$str_min,$best,$verified,$methods" >>"$csv"
 done
-say "wrote $csv"
+say "ms: median over $rounds runs of each run's median exchange time (slowest rank); speedup = native / Strider"
+say "(min..max: per native/Strider pair; best: the same from each run's fastest exchange, the undisturbed"
+say "cost on a loaded machine); bytes: sent by all ranks per exchange. Wrote $csv"
 
 if command -v gnuplot >/dev/null; then
-  gnuplot <<EOF || echo "demo: gnuplot failed; the CSV is complete" >&2
-set terminal svg size 800,450 noenhanced
-set output "$results/demo.svg"
+  gnuplot <<EOF >/dev/null 2>&1 || echo "demo: gnuplot failed; the CSV is complete" >&2
+set terminal png size 1000,500 noenhanced
+set output "$results/demo.png"
 set datafile separator ","
-set title "strider-demo-exchange, 2 ranks: median time per exchange"
-set ylabel "ms (log scale)"
+set title "halo3d: median time per exchange, host buffers (speedup = native / Strider above the bars)"
+set ylabel "ms per exchange (log scale)"
 set logscale y
+set bmargin 9
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1
-set xtics rotate by -30
+set xtics rotate by -30 font ",8"
 set key top left
-plot "$csv" using 5:xtic(stringcolumn(1)."-".stringcolumn(2)) title "native", \
-     "" using 6 title "Strider"
+plot "$csv" using 10:xtic(stringcolumn(1)." ".stringcolumn(2)."r ".stringcolumn(4)." ".stringcolumn(5)." q".stringcolumn(6)." r".stringcolumn(7)) title "native", \
+     "" using 11 title "Strider", \
+     "" using (\$0):(\$11):12 with labels offset 2.5,1 notitle
 EOF
-  if [ -f "$results/demo.svg" ]; then say "wrote $results/demo.svg"; fi
+  if [ -f "$results/demo.png" ]; then say "wrote $results/demo.png"; fi
 fi
+say "done in $((SECONDS - started)) s"
 
 if [ "$failed" != 0 ]; then
   echo "demo: some runs failed or did not verify (see above)" >&2

@@ -17,7 +17,7 @@ packages=(
 )
 
 if ! command -v dpkg-query >/dev/null || ! command -v apt-get >/dev/null; then
-  echo "install-deps: this script needs a Debian-based system with apt-get (tested on Debian 12)" >&2
+  echo "install-deps: needs a Debian-based system with apt-get (tested on Debian 12)" >&2
   exit 1
 fi
 

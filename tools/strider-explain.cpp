@@ -2,10 +2,13 @@
 //
 //   strider-explain [--json] [--count N] 'subarray([64,64,64],[3,64,64],[0,0,0],C,double)'
 //   strider-explain --config
+//   strider-explain --model [--count N] [SPEC]
 //
 // Builds the type with the underlying MPI (a singleton MPI_Init: no mpirun needed), commits
 // it, and prints MPI's view (size, bounds), the TypeIR decoded from the envelope, and the
-// canonical Layout with its class, or why there is none. Exit status: 0 on success, 1 when
+// canonical Layout with its class, or why there is none. --model prints the performance model
+// (the tables strider-measure wrote, or the built-in defaults and why) and, for a SPEC, the
+// predicted time of each method for COUNT elements at both peer localities. Exit status: 0 on success, 1 when
 // MPI rejects the type, 2 for usage or spec errors.
 #include <mpi.h>
 
@@ -23,8 +26,10 @@
 
 #include "core/config.hpp"
 #include "core/spec.hpp"
+#include "exec/model_load.hpp"
 #include "mpi/calls.hpp"
 #include "mpi/type_builder.hpp"
+#include "plan/model.hpp"
 #include "types/canonicalize.hpp"
 #include "types/decode.hpp"
 #include "types/layout.hpp"
@@ -41,6 +46,7 @@ constexpr int kExitUsage = 2;
 void usage(std::ostream& out) {
   out << "usage: strider-explain [--json] [--count N] SPEC\n"
          "       strider-explain --config\n"
+         "       strider-explain --model [--count N] [SPEC]\n"
          "\n"
          "SPEC is a datatype in the spec language, for example\n"
          "  'subarray([64,64,64], [3,64,64], [0,0,0], C, double)'\n"
@@ -56,12 +62,15 @@ void usage(std::ostream& out) {
          "\n"
          "  --json     print one JSON object (MPI's bounds, TypeIR, Layout) instead of text\n"
          "  --count N  show the layout of N consecutive elements (default 1)\n"
-         "  --config   print the STRIDER_* variables: default, help and current value\n";
+         "  --config   print the STRIDER_* variables: default, help and current value\n"
+         "  --model    print the performance model's tables and, for SPEC, each method's\n"
+         "             predicted time for N elements (the file in STRIDER_CACHE_DIR, ...)\n";
 }
 
 struct Options {
   bool json = false;
   bool config = false;
+  bool model = false;
   std::int64_t count = 1;
   std::string spec;
 };
@@ -80,6 +89,8 @@ std::variant<Options, int> parse_arguments(int argc, char** argv) {
       options.json = true;
     } else if (arg == "--config") {
       options.config = true;
+    } else if (arg == "--model") {
+      options.model = true;
     } else if (arg == "--count" || arg.starts_with("--count=")) {
       std::string value;
       if (arg == "--count") {
@@ -112,7 +123,7 @@ std::variant<Options, int> parse_arguments(int argc, char** argv) {
     if (!options.spec.empty()) options.spec += ' ';
     options.spec += word;
   }
-  if (!options.config && options.spec.empty()) {
+  if (!options.config && !options.model && options.spec.empty()) {
     usage(std::cerr);
     return kExitUsage;
   }
@@ -252,6 +263,117 @@ int explain(const Options& options) {
   return 0;
 }
 
+namespace plan = strider::plan;
+
+void print_curve_row(const char* label, const plan::Curve& curve) {
+  std::printf("  %-46s", label);
+  for (double bytes : {64.0, 4096.0, 262144.0, 16777216.0}) std::printf(" %10.2f", curve.at(bytes) * 1e6);
+  std::printf("\n");
+}
+
+void print_strided(const char* what, const plan::StridedTable& table) {
+  for (const plan::StridedCurve& c : table.curves) {
+    char label[96];
+    std::snprintf(label, sizeof label, "%s block %.0f B, stride x%.0f", what, c.block, 1.0 / c.density);
+    print_curve_row(label, c.curve);
+  }
+}
+
+// The model in effect for this machine and, for a spec, every method's prediction.
+int print_model(const Options& options) {
+  const core::Config& config = core::config();
+  const std::string path = strider::exec::model_path(config);
+  const plan::Fingerprint local = strider::exec::local_fingerprint();
+  const plan::LoadResult loaded =
+      plan::parse_model(path.empty() ? std::nullopt : strider::exec::read_file(path), local, path);
+  const plan::Model& m = loaded.model;
+
+  std::optional<types::Layout> layout;
+  std::string spec_text;
+  if (!options.spec.empty()) {
+    auto parsed = core::parse_spec(options.spec);
+    if (auto* error = std::get_if<core::SpecError>(&parsed)) {
+      std::cerr << core::format_error(options.spec, *error) << "\n";
+      return kExitUsage;
+    }
+    const core::SpecNode& spec = std::get<core::SpecNode>(parsed);
+    spec_text = core::to_string(spec);
+    MpiSession session;
+    std::string error;
+    if (strider::mpi::build_type(spec, &session.type, &error) != MPI_SUCCESS) {
+      std::cerr << "strider-explain: MPI cannot build " << spec_text << ": " << error << "\n";
+      return kExitMpiError;
+    }
+    if (!strider::mpi::is_predefined(session.type) && PMPI_Type_commit(&session.type) != MPI_SUCCESS) {
+      std::cerr << "strider-explain: PMPI_Type_commit failed\n";
+      return kExitMpiError;
+    }
+    const std::shared_ptr<const types::TypeIR> ir = types::decode(session.type);
+    if (ir != nullptr) layout = types::canonicalize(*ir).layout;
+  }
+
+  if (options.json) {
+    nlohmann::json out;
+    out["path"] = path;
+    out["issue"] = plan::to_string(loaded.issue);
+    out["message"] = loaded.message;
+    out["model"] = plan::to_json(m);
+    if (layout && layout->size > 0 && options.count > 0) {
+      for (plan::Locality loc : {plan::Locality::intra_node, plan::Locality::inter_node}) {
+        const plan::Prediction p = plan::predict(m, *layout, options.count, loc, strider::memory::Kind::host, false);
+        nlohmann::json estimates = nlohmann::json::object();
+        for (const auto& e : p.estimates) estimates[std::string(core::method_name(e.method))] = e.seconds;
+        out["predictions"][std::string(plan::to_string(loc))] = {
+            {"seconds", estimates}, {"choice", core::method_name(p.best)}, {"bytes", p.bytes},
+            {"average_block", p.average_block}, {"density", p.density}};
+      }
+    }
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+
+  std::printf("model file:   %s\n", path.empty() ? "(no cache directory)" : path.c_str());
+  if (loaded.issue == plan::ModelIssue::none) {
+    std::printf("status:       loaded\n");
+  } else {
+    std::printf("status:       %s: %s\n", std::string(plan::to_string(loaded.issue)).c_str(), loaded.message.c_str());
+  }
+  std::printf("this machine: cpu '%s', mpi '%s'\n", local.cpu.c_str(), local.mpi.c_str());
+  if (m.measured)
+    std::printf("measured on:  cpu '%s', mpi '%s', gpu %s, %d node(s)\n", m.fingerprint.cpu.c_str(),
+                m.fingerprint.mpi.c_str(), m.fingerprint.gpu ? m.fingerprint.gpu->c_str() : "none",
+                m.fingerprint.nodes);
+  std::printf("\ntables (us at %10s %10s %10s %10s bytes)\n", "64", "4 Ki", "256 Ki", "16 Mi");
+  print_strided("host pack", m.host_pack);
+  print_strided("host unpack", m.host_unpack);
+  for (plan::Locality loc : {plan::Locality::intra_node, plan::Locality::inter_node}) {
+    const auto& t = loc == plan::Locality::intra_node ? m.intra : m.inter;
+    if (!t) {
+      std::printf("  %s: no tables\n", std::string(plan::to_string(loc)).c_str());
+      continue;
+    }
+    const std::string prefix = std::string(plan::to_string(loc));
+    print_curve_row((prefix + " contiguous").c_str(), t->contiguous);
+    print_strided((prefix + " native").c_str(), t->native);
+  }
+  std::printf("  device: %s\n", m.device ? "measured" : "none");
+  if (options.spec.empty()) return 0;
+  if (!layout) {
+    std::printf("\n%s has no Layout: always left to the underlying MPI\n", spec_text.c_str());
+    return 0;
+  }
+  if (layout->size <= 0 || options.count <= 0) {
+    std::printf("\n%s x %lld moves no data: native\n", spec_text.c_str(), static_cast<long long>(options.count));
+    return 0;
+  }
+  std::printf("\npredictions for %lld x %s (host buffers):\n", static_cast<long long>(options.count), spec_text.c_str());
+  for (plan::Locality loc : {plan::Locality::intra_node, plan::Locality::inter_node}) {
+    const plan::Prediction p = plan::predict(m, *layout, options.count, loc, strider::memory::Kind::host, false);
+    std::printf("  %s\n", plan::explain(p, *layout, options.count).c_str());
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -260,6 +382,7 @@ int main(int argc, char** argv) {
   const Options& options = std::get<Options>(parsed);
   try {
     if (options.config) return print_config(options.json);
+    if (options.model) return print_model(options);
     return explain(options);
   } catch (const std::exception& e) {
     std::cerr << "strider-explain: " << e.what() << "\n";

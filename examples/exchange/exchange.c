@@ -208,7 +208,8 @@ int main(int argc, char** argv) {
   }
   if (!ok_args || n < 4 || n > 4096 || reps < 1 || warmup < 0 || size != 2) {
     if (rank == 0) {
-      if (size != 2) fprintf(stderr, "strider-demo-exchange: needs exactly 2 ranks, got %d\n", size);
+      if (size != 2)
+        fprintf(stderr, "strider-demo-exchange: needs exactly 2 ranks, got %d\n", size);
       usage();
     }
     MPI_Finalize();

@@ -57,7 +57,7 @@ bool route(const void* buf, int count, MPI_Datatype type, int peer, Route& out) 
   request.memory = memory::classify(buf);
   const core::Config& config = core::config();
   request.forced = config.method;
-  request.locality = peer_locality(MPI_COMM_WORLD, peer);
+  request.locality = job_locality();
   request.explain = config.explain;
   const plan::Choice choice = plan::choose_p2p(request);
   if (choice.forced_impossible) warn_forced_once();

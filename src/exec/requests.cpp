@@ -2,6 +2,7 @@
 
 #include <mutex>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "backend/cpu/pack_cpu.hpp"
@@ -13,9 +14,30 @@ namespace {
 
 struct Table {
   std::mutex mutex;
-  std::unordered_map<MPI_Request, std::unique_ptr<Pending>> entries;
-  std::vector<MPI_Request> detached;
+  // Usually one entry per handle; more while a recycled handle's old entry is being completed.
+  std::unordered_multimap<MPI_Request, std::unique_ptr<Pending>> entries;
+  std::vector<std::pair<MPI_Request, std::uint64_t>> detached;
+  std::uint64_t next_id = 0;
 };
+
+using Entries = std::unordered_multimap<MPI_Request, std::unique_ptr<Pending>>;
+
+// The newest unclaimed entry of `request` (the application's), or end(). Lock held.
+Entries::iterator find_unclaimed(Table& t, MPI_Request request) {
+  auto [first, last] = t.entries.equal_range(request);
+  auto best = t.entries.end();
+  for (auto it = first; it != last; ++it)
+    if (!it->second->claimed && (best == t.entries.end() || it->second->id > best->second->id)) best = it;
+  return best;
+}
+
+// The entry `id` of `request`, or end(). Lock held.
+Entries::iterator find_id(Table& t, MPI_Request request, std::uint64_t id) {
+  auto [first, last] = t.entries.equal_range(request);
+  for (auto it = first; it != last; ++it)
+    if (it->second->id == id) return it;
+  return t.entries.end();
+}
 
 Table& table() {
   static Table* instance = new Table;  // never destroyed: requests may outlive static teardown
@@ -25,6 +47,17 @@ Table& table() {
 std::atomic<std::int64_t> g_tracked{0};
 std::atomic<std::int64_t> g_detached{0};
 
+}  // namespace
+
+std::int64_t posted_bytes(const Pending& p, std::int64_t received) {
+  // A truncated receive's status counts the whole message (Open MPI): only what was posted
+  // landed in the staging buffer.
+  const std::int64_t posted = p.count * (p.layout ? p.layout->size : 0);
+  return received < posted ? received : posted;
+}
+
+namespace {
+
 // Runs the deferred work of `p` for a completed request.
 void finish(Pending& p, const MPI_Status& status) {
   if (p.kind == Pending::Kind::recv && !p.unpacked) {
@@ -32,7 +65,7 @@ void finish(Pending& p, const MPI_Status& status) {
     PMPI_Test_cancelled(&status, &cancelled);
     int bytes = 0;
     if (cancelled == 0 && mpi::next().Get_count(&status, MPI_BYTE, &bytes) == MPI_SUCCESS && bytes > 0)
-      unpack_received(*p.layout, bytes, p.staging.data, p.recv_buf);
+      unpack_received(*p.layout, posted_bytes(p, bytes), p.staging.data, p.recv_buf);
   }
   p.unpacked = false;
   p.active = false;
@@ -45,28 +78,49 @@ bool requests_tracked() { return g_tracked.load(std::memory_order_relaxed) != 0;
 void track(MPI_Request request, Pending pending) {
   Table& t = table();
   std::lock_guard lock(t.mutex);
-  auto [it, inserted] = t.entries.insert_or_assign(request, std::make_unique<Pending>(std::move(pending)));
-  static_cast<void>(it);
-  if (inserted) g_tracked.fetch_add(1, std::memory_order_relaxed);
+  pending.id = ++t.next_id;
+  pending.claimed = false;
+  t.entries.emplace(request, std::make_unique<Pending>(std::move(pending)));
+  g_tracked.fetch_add(1, std::memory_order_relaxed);
 }
 
 Pending* find_pending(MPI_Request request) {
   if (!requests_tracked() || request == MPI_REQUEST_NULL) return nullptr;
   Table& t = table();
   std::lock_guard lock(t.mutex);
-  auto it = t.entries.find(request);
+  auto it = find_unclaimed(t, request);
   return it == t.entries.end() ? nullptr : it->second.get();
 }
 
-void complete(MPI_Request request, const MPI_Status& status) {
+std::uint64_t claim(MPI_Request request) {
+  if (!requests_tracked() || request == MPI_REQUEST_NULL) return 0;
+  Table& t = table();
+  std::lock_guard lock(t.mutex);
+  auto it = find_unclaimed(t, request);
+  if (it == t.entries.end()) return 0;
+  it->second->claimed = true;
+  return it->second->id;
+}
+
+void unclaim(MPI_Request request, std::uint64_t id) {
+  if (id == 0) return;
+  Table& t = table();
+  std::lock_guard lock(t.mutex);
+  auto it = find_id(t, request, id);
+  if (it != t.entries.end()) it->second->claimed = false;
+}
+
+void complete(MPI_Request request, std::uint64_t id, const MPI_Status& status) {
+  if (id == 0) return;
   Table& t = table();
   std::unique_ptr<Pending> done;
   Pending* p = nullptr;
   {
     std::lock_guard lock(t.mutex);
-    auto it = t.entries.find(request);
+    auto it = find_id(t, request, id);
     if (it == t.entries.end()) return;
     p = it->second.get();
+    p->claimed = false;  // a persistent request stays the application's
     if (!p->persistent) {
       done = std::move(it->second);
       t.entries.erase(it);
@@ -79,33 +133,35 @@ void complete(MPI_Request request, const MPI_Status& status) {
   if (done) release_staging(done->staging);
 }
 
-void forget(MPI_Request request) {
+void forget(MPI_Request request, std::uint64_t id) {
   Table& t = table();
   std::lock_guard lock(t.mutex);
-  auto it = t.entries.find(request);
+  auto it = find_id(t, request, id);
   if (it == t.entries.end()) return;
   release_staging(it->second->staging);
   t.entries.erase(it);
   g_tracked.fetch_sub(1, std::memory_order_relaxed);
 }
 
-void detach(MPI_Request request) {
+void detach(MPI_Request request, std::uint64_t id) {
   Table& t = table();
   std::lock_guard lock(t.mutex);
-  t.detached.push_back(request);
+  auto it = find_id(t, request, id);
+  if (it != t.entries.end()) it->second->claimed = true;  // no longer the application's
+  t.detached.emplace_back(request, id);
   g_detached.fetch_add(1, std::memory_order_relaxed);
 }
 
 void progress_detached(bool wait) {
   if (g_detached.load(std::memory_order_relaxed) == 0) return;
   Table& t = table();
-  std::vector<MPI_Request> handles;
+  std::vector<std::pair<MPI_Request, std::uint64_t>> handles;
   {
     std::lock_guard lock(t.mutex);
     handles.swap(t.detached);
   }
-  std::vector<MPI_Request> still_active;
-  for (MPI_Request handle : handles) {
+  std::vector<std::pair<MPI_Request, std::uint64_t>> still_active;
+  for (auto [handle, id] : handles) {
     const MPI_Request original = handle;
     MPI_Status status;
     int done = 0;
@@ -116,15 +172,19 @@ void progress_detached(bool wait) {
       mpi::next().Test(&handle, &done, &status);
     }
     if (done == 0) {
-      still_active.push_back(handle);
+      still_active.emplace_back(handle, id);
       continue;
     }
-    Pending* p = find_pending(original);
-    const bool persistent = p != nullptr && p->persistent;
-    complete(original, status);
+    bool persistent = false;
+    {
+      std::lock_guard lock(t.mutex);
+      auto it = find_id(t, original, id);
+      persistent = it != t.entries.end() && it->second->persistent;
+    }
+    complete(original, id, status);
     if (persistent) {
       // The application freed it while active; now it is inactive and can really go.
-      forget(original);
+      forget(original, id);
       mpi::next().Request_free(&handle);
     }
   }

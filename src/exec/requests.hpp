@@ -23,30 +23,49 @@ struct Pending {
   std::shared_ptr<const types::Layout> layout;
   void* recv_buf = nullptr;        // receives: the application's buffer
   const void* send_buf = nullptr;  // persistent sends: packed again at every start
-  std::int64_t count = 0;
+  std::int64_t count = 0;          // elements posted (receives never unpack more)
+  // Set by track(), unique per entry. The underlying MPI recycles a request's handle as soon
+  // as it completes, so under MPI_THREAD_MULTIPLE another thread may track a new request with
+  // the same handle before the completing thread has done its bookkeeping: entries of one
+  // handle coexist, and completion names the entry by id.
+  std::uint64_t id = 0;
+  bool claimed = false;  // held by a completion call in progress (or detached)
 };
 
 // Whether any request is tracked: one relaxed load, so untracked completions cost nothing.
 bool requests_tracked();
 
 void track(MPI_Request request, Pending pending);
-// The entry of `request`, or null. Valid until the request completes or is freed.
+// The application's entry of `request` (the newest unclaimed one), or null. Valid until the
+// request completes or is freed.
 Pending* find_pending(MPI_Request request);
 
-// After the underlying MPI completed `request` (its handle before the call) with `status`:
-// unpacks a receive, and forgets a non-persistent request and returns its staging buffer.
-void complete(MPI_Request request, const MPI_Status& status);
+// Claims the application's entry of `request` for a completion call about to run: returns
+// its id, or 0 when the request is not tracked. A claimed entry is invisible to other
+// threads' claims and finds (it may belong to a handle already recycled).
+std::uint64_t claim(MPI_Request request);
+// Returns a claimed entry whose request did not complete.
+void unclaim(MPI_Request request, std::uint64_t id);
 
-// Drops the entry of `request` and returns its staging buffer (an inactive persistent
+// After the underlying MPI completed `request` (its handle before the call; `id` from claim)
+// with `status`: unpacks a receive, and forgets a non-persistent request and returns its
+// staging buffer. Does nothing for id 0.
+void complete(MPI_Request request, std::uint64_t id, const MPI_Status& status);
+
+// Drops the entry `id` of `request` and returns its staging buffer (an inactive persistent
 // request being freed).
-void forget(MPI_Request request);
+void forget(MPI_Request request, std::uint64_t id);
 
 // MPI_Request_free of a tracked request that is still active: the application lets go of the
 // handle, Strider keeps it and finishes the work when the underlying request completes.
-void detach(MPI_Request request);
+void detach(MPI_Request request, std::uint64_t id);
 // Completes what detached requests have finished (called from every intercepted call while
 // any are pending); with `wait`, waits for all of them (MPI_Finalize).
 void progress_detached(bool wait);
+
+// The bytes of a completed receive to unpack: `received` (the status's count, which for a
+// truncated receive is the whole message) capped at what the receive posted.
+std::int64_t posted_bytes(const Pending& p, std::int64_t received);
 
 // Unpacks `bytes` received packed bytes (a whole message, possibly ending inside an element).
 void unpack_received(const types::Layout& layout, std::int64_t bytes, const void* packed, void* buf);

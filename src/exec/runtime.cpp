@@ -11,6 +11,7 @@
 #include "core/config.hpp"
 #include "core/counters.hpp"
 #include "core/log.hpp"
+#include "exec/model_load.hpp"
 #include "exec/requests.hpp"
 #include "exec/staging.hpp"
 #include "mpi/next.hpp"
@@ -34,6 +35,8 @@ void start_strider() {
     }
     // Parses STRIDER_* and logs its warnings, now with the rank in the prefix.
     static_cast<void>(core::config());
+    // Every rank reads the model itself (no collective here: see exec/model_load.hpp).
+    load_model(g_rank);
     g_state.store(State::running, std::memory_order_release);
   });
 }

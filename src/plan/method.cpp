@@ -1,5 +1,7 @@
 #include "plan/method.hpp"
 
+#include <utility>
+
 namespace strider::plan {
 
 Method choose_pack(const Request& request) {
@@ -33,9 +35,9 @@ Choice choose_p2p(const Request& request) {
     // One block per element: native is already a plain copy unless elements are spaced out.
     if (request.count == 1 || layout->extent == layout->size) return choice;
   }
-  const std::int64_t blocks = layout->block_count() * request.count;
-  const std::int64_t average_block = blocks > 0 ? (layout->size * request.count) / blocks : 0;
-  if (average_block <= kHostPackMaxBlock) choice.method = Method::host_pack;
+  CachedDecision decision = decide(*layout, request.count, request.locality, request.memory, request.explain);
+  choice.method = decision.method;
+  if (decision.first) choice.explanation = std::move(decision.explanation);
   return choice;
 }
 

@@ -1,10 +1,12 @@
 #pragma once
 // The method chosen for one message or pack. Pure: no MPI, no CUDA, no allocation.
 #include <cstdint>
+#include <string>
 
 #include "core/config.hpp"
 #include "core/counters.hpp"
 #include "memory/classify.hpp"
+#include "plan/model.hpp"
 #include "types/layout.hpp"
 
 namespace strider::plan {
@@ -16,6 +18,8 @@ struct Request {
   std::int64_t count = 0;
   memory::Kind memory = memory::Kind::host;
   core::MethodChoice forced = core::MethodChoice::automatic;
+  Locality locality = Locality::intra_node;  // where the peer runs (point-to-point only)
+  bool explain = false;                      // fill Choice::explanation for a new decision
 };
 
 // MPI_Pack / MPI_Unpack: host buffers with a Layout are packed by Strider, everything else
@@ -25,14 +29,15 @@ Method choose_pack(const Request& request);
 struct Choice {
   Method method = Method::native;
   bool forced_impossible = false;  // STRIDER_METHOD named a method this message cannot use
+  // The competing estimates of a decision made for the first time with Request::explain set;
+  // empty otherwise (cached, forced or trivial decisions).
+  std::string explanation;
 };
 
-// A send or receive of `count` elements. The built-in policy (until the measured model):
-// host buffers whose layout is not one contiguous block, with blocks small enough that the
-// underlying MPI's per-block cost dominates, are packed by Strider; the rest stays native.
+// A send or receive of `count` elements. Host buffers whose layout is one contiguous run stay
+// native; other host buffers get the cheapest method the installed performance model
+// (plan/model.hpp; the built-in defaults without one) predicts, cached per (layout, count,
+// locality). STRIDER_METHOD (Request::forced) overrides where the buffer allows.
 Choice choose_p2p(const Request& request);
-
-// Average contiguous block below which the built-in policy packs host messages itself.
-inline constexpr std::int64_t kHostPackMaxBlock = 1024;
 
 }  // namespace strider::plan

@@ -246,7 +246,7 @@ TEST_CASE("pack_cpu leaves everything untouched for zero sizes", "[pack_cpu]") {
 
 TEST_CASE("pack_cpu streams large outputs with the same bytes", "[pack_cpu]") {
   const std::int64_t rows = (cpu::kStreamingThreshold / 64) + 3;
-  const Layout l = strided(0, 64, {{rows, 128}});
+  const Layout l = strided(0, 64, {{rows, 128}});  // streamed: short dense blocks
   check(l, 1, 0, 0);  // aligned output: streaming stores
   check(l, 1, 3, 8);  // unaligned output: ordinary stores
   check(strided(0, 48, {{rows / 2, 96 + 16}, {2, 0}}), 1, 0, 0);

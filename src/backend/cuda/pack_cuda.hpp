@@ -6,6 +6,11 @@
 // the work on `stream` completes. Work is only enqueued on `stream`, on the current device;
 // call synchronize() when the result is needed. Without the CUDA backend or without a device
 // every call returns Code::unsupported.
+//
+// Kernel shapes (pack_index.hpp): 1-D copy, 2-D and 3-D strided blocks take their dims as
+// kernel parameters and need no workspace; N-D (4+ dims after folding incount) and
+// sequences/block lists read tables from the workspace, which pack/unpack fill with one
+// cudaMemcpyAsync from pageable memory (it may wait for earlier work on `stream`).
 #include <cstdint>
 
 #include "backend/cuda/pack_plan.hpp"

@@ -1,0 +1,128 @@
+#!/bin/bash
+# Runs every benchmark and collects their results into one JSON file, so that runs on
+# different days, commits or machines can be compared:
+#   strider_bench_pack        MPI_Pack/MPI_Unpack, Strider vs. native vs. memcpy bound
+#   strider_bench_type_commit MPI_Type_commit with and without Strider's canonicalisation
+#   bench/pingpong.sh         2-rank ping-pong of 2-D/3-D objects and contiguous types,
+#                             native and preloaded, alternating
+#   strider_bench_halo3d      3-D halo exchange, native and preloaded, alternating
+#   usage: bash bench/run-all.sh [--quick] [--build DIR] [--out DIR] [--rounds K]
+# Writes OUT/all.json (OUT defaults to results/) and keeps each benchmark's own files under
+# OUT/all/. Build first: cmake --build build/bench (see bench/CMakeLists.txt).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/.." && pwd)
+build=${BUILD_DIR:-$root/build/bench} out=$root/results quick=0 rounds=3
+while [ $# -gt 0 ]; do
+  case $1 in
+    --quick) quick=1; shift ;;
+    --build) build=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
+    -h | --help) sed -n '2,13p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    *) echo "run-all.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+build=$(cd "$build" && pwd)
+lib=${STRIDER_LIB:-$build/lib/libstrider.so}
+for f in "$build/bench/strider_bench_pack" "$build/bench/strider_bench_type_commit" \
+         "$build/bench/strider_bench_pingpong" "$build/bench/strider_bench_halo3d" "$lib"; do
+  [ -e "$f" ] || { echo "run-all.sh: $f is missing (cmake --build $build)" >&2; exit 1; }
+done
+if [ "$(id -u)" -eq 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
+work=$out/all
+mkdir -p "$work"
+q=()
+[ "$quick" = 1 ] && q=(--quick)
+say() { printf '== %s\n' "$*"; }
+status=0
+started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+
+say "pack (single process)"
+"$build/bench/strider_bench_pack" "${q[@]}" --json "$work/pack.json" || status=1
+
+say "type_commit (single process)"
+"$build/bench/strider_bench_type_commit" --json "$work/type_commit.json" || status=1
+
+say "pingpong (2 ranks, $rounds rounds native/Strider)"
+STRIDER_LIB=$lib bash "$here/pingpong.sh" --build "$build" --out "$work" --rounds "$rounds" "${q[@]}" || status=1
+
+# halo3d: each configuration native and Strider, alternating, $rounds pairs; every run's
+# JSON is kept and listed.
+say "halo3d (native and Strider alternating, $rounds pairs per configuration)"
+halo_configs=(
+  "2 --n 64 --q 1 --r 1 --types subarray-c --method isend"
+  "2 --n 64 --q 1 --r 1 --types subarray-f --method sendrecv --periodic 0"
+  "2 --n 64 --q 4 --r 2 --types vector --method isend"
+  "2 --n 64 --q 2 --r 1 --types resized --method isend"
+  "2 --n 64 --q 1 --r 1 --types subarray-c --method alltoallw"
+  "4 --n 32 --q 2 --r 1 --types subarray-c --method isend --periodic 110"
+)
+[ "$quick" = 1 ] && halo_configs=("${halo_configs[@]:0:3}")
+halo_dir=$work/halo3d
+mkdir -p "$halo_dir"
+rm -f "$halo_dir"/*.json
+reps=$([ "$quick" = 1 ] && echo 20 || echo 50)
+c=0
+for config in "${halo_configs[@]}"; do
+  c=$((c + 1))
+  read -r ranks args <<<"$config"
+  read -ra args <<<"$args"
+  for ((k = 1; k <= rounds; k++)); do
+    if ((k % 2)); then order=(native strider); else order=(strider native); fi
+    for mode in "${order[@]}"; do
+      env=()
+      [ "$mode" = strider ] && env=(-x LD_PRELOAD="$lib")
+      if ! mpiexec --oversubscribe --bind-to none -n "$ranks" "${env[@]}" "$build/bench/strider_bench_halo3d" \
+           "${args[@]}" --reps "$reps" --json "$halo_dir/c$c-$mode-$k.json" >/dev/null 2>"$halo_dir/c$c-$mode-$k.log"; then
+        echo "run-all.sh: halo3d config $c ($mode, round $k) failed:" >&2
+        tail -n 5 "$halo_dir/c$c-$mode-$k.log" >&2
+        status=1
+      fi
+    done
+  done
+  # One line per configuration: medians over rounds and the ratio.
+  awk -v cfg="$ranks ranks ${args[*]}" '
+    FNR == 1 { mode = FILENAME ~ /-strider-/ ? "s" : "n" }
+    { if (match($0, /"median_ms": [0-9.]+/)) v[mode] = v[mode] " " substr($0, RSTART + 13, RLENGTH - 13) }
+    function med(l,   n, a, i, j, t) { n = split(l, a, " "); for (i = 2; i <= n; i++) { t = a[i] + 0;
+      for (j = i - 1; j >= 1 && a[j] + 0 > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+      return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+    END { n = med(v["n"]); s = med(v["s"]); printf "   %-75s native %.4f ms  Strider %.4f ms  speedup %.2f\n", cfg, n, s, (s > 0 ? n / s : 0) }
+  ' "$halo_dir"/c$c-native-*.json "$halo_dir"/c$c-strider-*.json || true
+done
+
+# One JSON: metadata, then each benchmark's own output (pack and type_commit and pingpong are
+# JSON objects; halo3d is a list of per-run objects tagged with configuration, mode, round).
+all=$out/all.json
+{
+  printf '{"schema": "strider-bench-all/1", "started": "%s", "finished": "%s",\n' "$started" "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  printf ' "host": "%s", "cpu": "%s", "cores": %s, "load_start": "%s", "load_end": "%s",\n' \
+    "$(hostname)" "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1 | tr -d '"')" "$(nproc)" \
+    "$load_start" "$(cut -d' ' -f1-3 /proc/loadavg)"
+  printf ' "mpi": "%s", "quick": %s, "rounds": %s,\n' "$(mpirun --version 2>/dev/null | head -n 1)" \
+    "$([ "$quick" = 1 ] && echo true || echo false)" "$rounds"
+  for name in pack type_commit pingpong; do
+    printf ' "%s": ' "$name"
+    if [ -s "$work/$name.json" ]; then cat "$work/$name.json"; else echo null; fi
+    echo ","
+  done
+  printf ' "halo3d": ['
+  sep=""
+  for f in "$halo_dir"/c*-*.json; do
+    [ -e "$f" ] || continue
+    base=$(basename "$f" .json)
+    IFS=- read -r cfg mode round <<<"$base"
+    printf '%s\n  {"config": "%s", "mode": "%s", "round": %s, "result": %s}' "$sep" "$cfg" "$mode" "$round" "$(cat "$f")"
+    sep=","
+  done
+  printf '\n ]}\n'
+} >"$all"
+if command -v jq >/dev/null && ! jq empty "$all" 2>/dev/null; then
+  echo "run-all.sh: $all is not valid JSON" >&2
+  status=1
+fi
+say "wrote $all"
+exit $status

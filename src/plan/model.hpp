@@ -1,0 +1,163 @@
+#pragma once
+// The performance model: measured functions of message size (strider-measure writes them as
+// one JSON file per system) and the predictions built from them. Pure: plan parses a JSON text
+// it is given and never reads files, calls MPI or CUDA; exec/model_load does the IO.
+//
+// Every table is a curve of seconds against bytes, interpolated piecewise-linearly in
+// (log bytes, log seconds). Strided tables hold one curve per (block bytes, density), where
+// density = packed bytes / spanned bytes (1/2 for a stride of twice the block); between
+// curves they are interpolated in log block and log density, outside them clamped.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "core/counters.hpp"
+#include "memory/classify.hpp"
+#include "types/layout.hpp"
+
+namespace strider::plan {
+
+inline constexpr std::string_view kModelSchema = "strider-model";
+// Bumped whenever a reader of the previous version would misread the file.
+inline constexpr int kModelSchemaVersion = 1;
+inline constexpr std::string_view kModelFileName = "model.json";
+
+// Where the peer of a point-to-point message runs.
+enum class Locality { intra_node, inter_node };
+std::string_view to_string(Locality locality);  // "intra-node" / "inter-node"
+
+struct Point {
+  double bytes = 0;    // > 0
+  double seconds = 0;  // > 0: median of the repetitions
+  double spread = 0;   // relative interquartile range of the repetitions (informative)
+};
+
+// seconds(bytes): piecewise linear in log-log between points; below the first point the
+// first time (latency floor), beyond the last the last time scaled with bytes (bandwidth).
+struct Curve {
+  std::vector<Point> points;  // strictly increasing bytes
+  double at(double bytes) const;
+  bool empty() const { return points.empty(); }
+};
+
+struct StridedCurve {
+  double block = 0;    // contiguous bytes per block
+  double density = 0;  // packed bytes / spanned bytes, in (0, 1]
+  Curve curve;
+};
+
+// A family of strided curves; at() is defined when the family is not empty.
+struct StridedTable {
+  std::vector<StridedCurve> curves;
+  double at(double bytes, double block, double density) const;
+  bool empty() const { return curves.empty(); }
+};
+
+// The point-to-point tables of one peer locality.
+struct LocalityTables {
+  int nodes = 1;                   // node count of the run that measured them
+  Curve contiguous;                // one-way time of a contiguous host message
+  StridedTable native;             // one-way time of the underlying MPI with vector types
+  std::optional<Curve> device_contiguous;  // device to device, when the MPI is CUDA-aware
+};
+
+// Device tables (absent on systems measured without a GPU).
+struct DeviceTables {
+  StridedTable pack_device, unpack_device;  // kernel into / out of device memory
+  StridedTable pack_mapped, unpack_mapped;  // kernel into / out of mapped host memory
+  Curve host_to_device, device_to_host;
+  double launch_seconds = 0;  // kernel launch plus synchronisation
+};
+
+struct Fingerprint {
+  std::string cpu;                    // /proc/cpuinfo model name
+  std::optional<std::string> gpu;     // device name; nullopt: none
+  std::optional<std::string> driver;  // driver version; nullopt: none
+  std::string mpi;                    // MPI_Get_library_version, first line
+  int nodes = 1;                      // most nodes of any run merged into the file
+};
+
+struct Model {
+  bool measured = false;  // false: the built-in defaults
+  std::string source;     // the file it came from, or "built-in defaults"
+  Fingerprint fingerprint;
+  StridedTable host_pack, host_unpack;  // CPU pack into / unpack from contiguous staging
+  std::optional<LocalityTables> intra, inter;
+  std::optional<DeviceTables> device;
+
+  // The tables for `locality`, else the other locality's; null only for an invalid model.
+  const LocalityTables* tables(Locality locality) const;
+};
+
+// Built-in defaults: plausible tables for a shared-memory node whose decisions reproduce the
+// policy Strider had before measured models (host-pack when the average block is below ~1 KiB).
+const Model& default_model();
+
+// JSON form (the file strider-measure writes). from_json throws std::exception on any error.
+nlohmann::json to_json(const Model& model);
+Model model_from_json(const nlohmann::json& json);
+
+// Why a file was not used.
+enum class ModelIssue { none, missing, empty, corrupt, old_schema, other_machine, invalid };
+std::string_view to_string(ModelIssue issue);
+
+struct LoadResult {
+  Model model;  // the parsed model, or the defaults when issue != none
+  ModelIssue issue = ModelIssue::none;
+  std::string message;  // one line for the warning; empty when issue == none
+};
+
+// Parses and validates a model file's text (nullopt: there is no file) against this
+// machine's fingerprint (`local`: cpu and mpi must match when both are known; a local gpu of
+// nullopt is not compared). Never throws; any problem gives the defaults and one message.
+LoadResult parse_model(const std::optional<std::string>& text, const Fingerprint& local,
+                       std::string_view source);
+
+// True when two fingerprints describe the same machine (cpu and MPI; gpu when both known).
+bool same_machine(const Fingerprint& a, const Fingerprint& b);
+
+// The predicted one-way time of each candidate method for `count` elements of `layout`.
+struct Estimate {
+  core::Method method = core::Method::native;
+  double seconds = 0;
+  bool available = true;  // false: predicted for information, exec cannot run it here
+};
+struct Prediction {
+  std::vector<Estimate> estimates;
+  core::Method best = core::Method::native;  // cheapest available estimate; native on ties
+  double bytes = 0, average_block = 0, density = 1;
+  Locality locality = Locality::intra_node;
+  bool fallback_locality = false;  // the locality had no tables; the other one's were used
+};
+// Candidates: native and (host memory) host-pack; device, one-shot and staged only when the
+// model has device tables and the buffer is device memory (`device_methods`: exec can run
+// them). The layout must have size > 0 and count > 0.
+Prediction predict(const Model& model, const types::Layout& layout, std::int64_t count,
+                   Locality locality, memory::Kind memory, bool device_methods);
+
+// One line: the message, the competing estimates and the choice.
+std::string explain(const Prediction& prediction, const types::Layout& layout, std::int64_t count);
+
+// The model decisions use: installed once by exec after MPI_Init (replacing it clears the
+// decision cache); the defaults until then. Thread-safe.
+void install_model(std::shared_ptr<const Model> model);
+std::shared_ptr<const Model> installed_model();
+
+// Decisions cached per (layout, count, locality, memory kind). `first` is true for exactly
+// one caller per distinct decision (the one that made it), so that it is explained once.
+struct CachedDecision {
+  core::Method method = core::Method::native;
+  bool first = false;
+  std::string explanation;  // filled when first and `explain` was asked for
+};
+CachedDecision decide(const types::Layout& layout, std::int64_t count, Locality locality,
+                      memory::Kind memory, bool explain);
+// Number of cached decisions (tests).
+std::size_t cached_decisions();
+
+}  // namespace strider::plan

@@ -1,0 +1,586 @@
+// strider-measure: measures this system for Strider's performance model and writes it.
+//
+//   mpiexec -n 2 strider-measure [--quick | --thorough] [--output FILE] [--dry-run]
+//
+// Run it once with both ranks on one node (intra-node tables), and again with the two ranks
+// on different nodes to merge inter-node tables into the same file. Measures:
+//   - host pack / unpack (Strider's CPU engine) over (bytes, block, stride density);
+//   - ping-pong of contiguous host messages from 1 B to 64 MiB;
+//   - ping-pong of the underlying MPI with strided vector types across blocks and sizes;
+//   - device tables only on a GPU (not in this version: recorded as "device": null).
+// Each point is repeated until its median is stable (or its time budget is spent) and
+// stored with its spread. Linked against the static modules and calling PMPI_* for its
+// traffic: it must not run under libstrider.so. Writes the file atomically into the cache
+// directory ($STRIDER_CACHE_DIR, else $XDG_CACHE_HOME/strider, else ~/.cache/strider).
+#include <mpi.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "backend/cpu/pack_cpu.hpp"
+#include "backend/cuda/device.hpp"
+#include "core/config.hpp"
+#include "exec/model_load.hpp"
+#include "plan/model.hpp"
+#include "types/layout.hpp"
+
+namespace {
+
+namespace plan = strider::plan;
+namespace types = strider::types;
+using Clock = std::chrono::steady_clock;
+using nlohmann::json;
+
+double now_s() { return std::chrono::duration<double>(Clock::now().time_since_epoch()).count(); }
+
+enum class Mode { quick, normal, thorough };
+const char* to_string(Mode m) { return m == Mode::quick ? "quick" : (m == Mode::normal ? "default" : "thorough"); }
+
+struct Settings {
+  Mode mode = Mode::normal;
+  std::vector<double> pack_sizes, pack_blocks;
+  std::vector<double> contiguous_sizes;
+  std::vector<double> native_sizes, native_blocks;
+  std::vector<double> multipliers{2, 16};  // stride / block: densities 1/2 and 1/16
+  double max_span = 0;                     // bytes spanned by one strided buffer
+  double max_blocks = 0;                   // blocks per strided message
+  int min_samples = 0, max_samples = 0;
+  double sample_s = 0;  // target duration of one sample
+  double point_s = 0;   // time budget of one point
+  double tolerance = 0.02;
+};
+
+std::vector<double> geometric(double from, double to, double factor) {
+  std::vector<double> out;
+  for (double x = from; x <= to * 1.0000001; x *= factor) out.push_back(std::round(x));
+  return out;
+}
+
+Settings settings_for(Mode mode) {
+  Settings s;
+  s.mode = mode;
+  switch (mode) {
+    case Mode::quick:
+      s.pack_sizes = {256, 4096, 65536, 1 << 20, 16 << 20};
+      s.pack_blocks = {8, 64, 512, 4096};
+      s.contiguous_sizes = geometric(1, 64 << 20, 16);
+      s.contiguous_sizes.push_back(64 << 20);
+      s.native_sizes = {256, 16384, 1 << 20};
+      s.native_blocks = {8, 512, 4096};
+      s.max_span = 64 << 20;
+      s.max_blocks = 1 << 20;
+      s.min_samples = 5;
+      s.max_samples = 9;
+      s.sample_s = 1e-4;
+      s.point_s = 0.06;
+      s.tolerance = 0.05;
+      break;
+    case Mode::normal:
+      s.pack_sizes = geometric(64, 64 << 20, 4);
+      s.pack_blocks = {1, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096, 32768};
+      s.contiguous_sizes = geometric(1, 64 << 20, 2);
+      s.native_sizes = geometric(64, 16 << 20, 4);
+      s.native_blocks = {1, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096, 32768};
+      s.max_span = 256 << 20;
+      s.max_blocks = 4 << 20;
+      s.min_samples = 7;
+      s.max_samples = 25;
+      s.sample_s = 3e-4;
+      s.point_s = 0.25;
+      break;
+    case Mode::thorough:
+      s.pack_sizes = geometric(64, 64 << 20, 2);
+      s.pack_blocks = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 16384, 65536};
+      s.contiguous_sizes = geometric(1, 64 << 20, 2);
+      s.native_sizes = geometric(64, 64 << 20, 2);
+      s.native_blocks = {1, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 16384, 65536};
+      s.multipliers = {2, 4, 16, 64};
+      s.max_span = 512 << 20;
+      s.max_blocks = 16 << 20;
+      s.min_samples = 11;
+      s.max_samples = 61;
+      s.sample_s = 1e-3;
+      s.point_s = 1.0;
+      break;
+  }
+  return s;
+}
+
+// ---- Statistics ---------------------------------------------------------------------------
+
+double quantile(std::vector<double> v, double q) {
+  if (v.empty()) return 0;  // rank 1 of a ping-pong keeps no samples
+  std::sort(v.begin(), v.end());
+  const double at = q * static_cast<double>(v.size() - 1);
+  const auto lo = static_cast<std::size_t>(std::floor(at));
+  const auto hi = std::min(v.size() - 1, lo + 1);
+  return v[lo] + (at - static_cast<double>(lo)) * (v[hi] - v[lo]);
+}
+
+struct Sampled {
+  double median = 0, spread = 0;
+  int samples = 0;
+  bool stable = false;
+};
+
+// Decides after each sample whether a point needs more: at least min_samples, then until two
+// successive medians agree within the tolerance, at most max_samples or the time budget.
+class Stopper {
+ public:
+  Stopper(const Settings& s) : s_(s), start_(now_s()) {}
+  bool more(double sample) {
+    samples_.push_back(sample);
+    const int n = static_cast<int>(samples_.size());
+    const double spent = now_s() - start_;
+    // A slow or loaded machine: past four budgets, three samples have to do.
+    if (n >= 3 && spent > 4 * s_.point_s) return false;
+    if (n < s_.min_samples) return true;
+    const double median = quantile(samples_, 0.5);
+    if (previous_ > 0 && std::fabs(median - previous_) <= s_.tolerance * previous_) {
+      if (++agreeing_ >= 2) stable_ = true;
+    } else {
+      agreeing_ = 0;
+    }
+    previous_ = median;
+    if (stable_) return false;
+    return n < s_.max_samples && spent < s_.point_s;
+  }
+  Sampled result() const {
+    Sampled r;
+    r.median = quantile(samples_, 0.5);
+    r.spread = r.median > 0 ? (quantile(samples_, 0.75) - quantile(samples_, 0.25)) / r.median : 0;
+    r.samples = static_cast<int>(samples_.size());
+    r.stable = stable_;
+    return r;
+  }
+
+ private:
+  const Settings& s_;
+  double start_;
+  std::vector<double> samples_;
+  double previous_ = 0;
+  int agreeing_ = 0;
+  bool stable_ = false;
+};
+
+// ---- Progress -----------------------------------------------------------------------------
+
+class Progress {
+ public:
+  Progress(double total_weight, bool show) : total_(total_weight), show_(show), start_(now_s()) {}
+  void advance(double weight, const std::string& what) {
+    done_ += weight;
+    if (!show_) return;
+    const double t = now_s();
+    const bool tty = ::isatty(STDERR_FILENO) != 0;
+    if (!tty && t - last_ < 2.0 && done_ < total_) return;
+    last_ = t;
+    const double elapsed = t - start_;
+    const double eta = done_ > 0 ? elapsed * (total_ - done_) / done_ : 0;
+    std::fprintf(stderr, "%sstrider-measure: %3.0f%%  %-40s  elapsed %4.0fs  ETA %4.0fs%s", tty ? "\r" : "",
+                 100.0 * done_ / total_, what.c_str(), elapsed, std::max(0.0, eta), tty ? "" : "\n");
+    std::fflush(stderr);
+  }
+  void finish() {
+    if (show_ && ::isatty(STDERR_FILENO) != 0) std::fputc('\n', stderr);
+  }
+
+ private:
+  double total_, done_ = 0;
+  bool show_;
+  double start_, last_ = 0;
+};
+
+// Expected relative cost of a point, for the ETA: a fixed part plus its bytes; a ping-pong
+// point costs about twice a pack point (two ranks, synchronisation per sample).
+double weight(double bytes) { return 1.0 + bytes / (1 << 20); }
+constexpr double kPingPongWeight = 2.0;
+
+// ---- Buffers ------------------------------------------------------------------------------
+
+struct Buffer {
+  std::unique_ptr<unsigned char, decltype(&std::free)> data{nullptr, &std::free};
+  explicit Buffer(double bytes) {
+    const auto size = static_cast<std::size_t>((std::max(bytes, 1.0) + 4095) / 4096) * 4096;
+    data.reset(static_cast<unsigned char*>(std::aligned_alloc(4096, size)));
+    if (!data) {
+      std::fprintf(stderr, "strider-measure: out of memory (%.0f bytes)\n", bytes);
+      PMPI_Abort(MPI_COMM_WORLD, 2);
+    }
+    std::memset(data.get(), 1, size);  // fault every page in before timing
+  }
+  unsigned char* get() const { return data.get(); }
+};
+
+types::Layout strided_layout(std::int64_t bytes, std::int64_t block, std::int64_t stride) {
+  types::Layout l;
+  const std::int64_t n = bytes / block;
+  types::Piece p;
+  p.bytes = block;
+  if (n > 1) p.dims.push_back({n, stride});
+  l.pieces.push_back(p);
+  l.size = n * block;
+  l.extent = l.true_extent = (n - 1) * stride + block;
+  types::normalize(l);
+  return l;
+}
+
+// ---- The two-rank protocol ----------------------------------------------------------------
+
+struct World {
+  int rank = 0, size = 0;
+  MPI_Comm pair = MPI_COMM_NULL;  // ranks 0 and 1
+};
+
+// Rank 0 decides, rank 1 follows: the value is broadcast outside the timed region.
+int agree_int(const World& w, int value) {
+  PMPI_Bcast(&value, 1, MPI_INT, 0, w.pair);
+  return value;
+}
+
+// Repetitions per sample so that a sample lasts about `sample_s`, from the last sample's time
+// per repetition; re-estimated after every sample, so a machine that slows down (or a first
+// estimate that was too optimistic) cannot make a point run for long.
+int repetitions(const Settings& s, double per_call, int cap) {
+  return static_cast<int>(std::clamp(s.sample_s / std::max(per_call, 1e-9), 1.0, static_cast<double>(cap)));
+}
+
+// Quantile of the round trips within one ping-pong sample that the sample reports.
+constexpr double kRoundTripQuantile = 0.25;
+
+// One-way time of `type` messages (count elements) by ping-pong between ranks 0 and 1.
+Sampled pingpong(const World& w, const Settings& s, void* buf, int count, MPI_Datatype type) {
+  const int peer = 1 - w.rank;
+  auto round_trips = [&](int n) {
+    for (int i = 0; i < n; ++i) {
+      if (w.rank == 0) {
+        PMPI_Send(buf, count, type, peer, 7, w.pair);
+        PMPI_Recv(buf, count, type, peer, 7, w.pair, MPI_STATUS_IGNORE);
+      } else {
+        PMPI_Recv(buf, count, type, peer, 7, w.pair, MPI_STATUS_IGNORE);
+        PMPI_Send(buf, count, type, peer, 7, w.pair);
+      }
+    }
+  };
+  round_trips(2);  // warm up: connections, registration, caches
+  // The fastest of a few round trips estimates one (a slow one was most likely descheduled).
+  double t0 = 0;
+  double fastest = 1e30;
+  for (int i = 0; i < 5; ++i) {
+    t0 = now_s();
+    round_trips(1);
+    fastest = std::min(fastest, now_s() - t0);
+  }
+  // Several round trips per sample (so that its quantile means something) unless they are
+  // long enough for a time slice not to matter.
+  auto reps = [&](double round_trip) {
+    return std::max(round_trip < 2e-3 ? 8 : 1, repetitions(s, round_trip, 10000));
+  };
+  // Rank 0 decides each sample's repetitions (0: stop) and broadcasts them, untimed.
+  int inner = agree_int(w, reps(fastest));
+  Stopper stop(s);
+  std::vector<double> each;
+  while (inner > 0) {
+    PMPI_Barrier(w.pair);
+    each.clear();
+    for (int i = 0; i < inner; ++i) {
+      t0 = now_s();
+      round_trips(1);
+      each.push_back(now_s() - t0);
+    }
+    // The sample is a low quantile of its round trips: on a shared machine a round trip in
+    // which either rank was descheduled costs a scheduler time slice, which says nothing about
+    // the MPI; those land in the upper quantiles. The point is the median over samples.
+    int next = 0;
+    const double round_trip = quantile(each, kRoundTripQuantile);
+    if (w.rank == 0 && stop.more(round_trip / 2)) next = reps(round_trip);
+    inner = agree_int(w, next);
+  }
+  return stop.result();
+}
+
+// Seconds per call of fn, on this rank alone.
+Sampled local_timing(const Settings& s, const std::function<void()>& fn) {
+  fn();
+  double t0 = now_s();
+  fn();
+  int inner = repetitions(s, now_s() - t0, 100000);
+  Stopper stop(s);
+  for (;;) {
+    t0 = now_s();
+    for (int i = 0; i < inner; ++i) fn();
+    const double per_call = (now_s() - t0) / inner;
+    if (!stop.more(per_call)) break;
+    inner = repetitions(s, per_call, 100000);
+  }
+  return stop.result();
+}
+
+void add_point(plan::Curve& c, double bytes, const Sampled& r) { c.points.push_back({bytes, r.median, r.spread}); }
+
+// ---- Measurements -------------------------------------------------------------------------
+
+struct Plan {
+  struct Strided {
+    double block, multiplier;
+    std::vector<double> sizes;
+  };
+  std::vector<Strided> pack, native;
+  double weight = 0;
+};
+
+Plan make_plan(const Settings& s) {
+  Plan p;
+  auto strided = [&](const std::vector<double>& blocks, const std::vector<double>& sizes, std::vector<Plan::Strided>& out,
+                     double per_byte_weight) {
+    for (double mult : s.multipliers)
+      for (double block : blocks) {
+        Plan::Strided st{block, mult, {}};
+        for (double bytes : sizes)
+          if (bytes >= block && bytes * mult <= s.max_span && bytes / block <= s.max_blocks) st.sizes.push_back(bytes);
+        if (!st.sizes.empty()) out.push_back(st);
+        for (double bytes : st.sizes) p.weight += per_byte_weight * weight(bytes);
+      }
+  };
+  strided(s.pack_blocks, s.pack_sizes, p.pack, 2.0);  // pack and unpack
+  strided(s.native_blocks, s.native_sizes, p.native, 2 * kPingPongWeight);
+  for (double bytes : s.contiguous_sizes) p.weight += kPingPongWeight * weight(bytes);
+  return p;
+}
+
+void measure_pack(const World& w, const Settings& s, const Plan& p, plan::Model& m, Progress& progress) {
+  if (w.rank != 0) return;
+  double max_span = 0, max_bytes = 0;
+  for (const auto& st : p.pack)
+    for (double bytes : st.sizes) {
+      max_span = std::max(max_span, bytes * st.multiplier);
+      max_bytes = std::max(max_bytes, bytes);
+    }
+  Buffer strided(max_span), packed(max_bytes);
+  for (const auto& st : p.pack) {
+    plan::StridedCurve pack{st.block, 1.0 / st.multiplier, {}}, unpack{st.block, 1.0 / st.multiplier, {}};
+    for (double bytes : st.sizes) {
+      const auto b = static_cast<std::int64_t>(st.block);
+      const types::Layout layout =
+          strided_layout(static_cast<std::int64_t>(bytes), b, static_cast<std::int64_t>(st.block * st.multiplier));
+      add_point(pack.curve, bytes, local_timing(s, [&] { strider::backend::cpu::pack(layout, 1, strided.get(), packed.get()); }));
+      add_point(unpack.curve, bytes,
+                local_timing(s, [&] { strider::backend::cpu::unpack(layout, 1, packed.get(), strided.get()); }));
+      char what[64];
+      std::snprintf(what, sizeof what, "host pack  block %6.0f B, stride x%.0f", st.block, st.multiplier);
+      progress.advance(2.0 * weight(bytes), what);
+    }
+    m.host_pack.curves.push_back(std::move(pack));
+    m.host_unpack.curves.push_back(std::move(unpack));
+  }
+}
+
+void measure_p2p(const World& w, const Settings& s, const Plan& p, plan::LocalityTables& t, Progress& progress) {
+  double max_bytes = 0, max_span = 0;
+  for (double bytes : s.contiguous_sizes) max_bytes = std::max(max_bytes, bytes);
+  for (const auto& st : p.native)
+    for (double bytes : st.sizes) max_span = std::max(max_span, bytes * st.multiplier);
+  {
+    Buffer buf(max_bytes);
+    for (double bytes : s.contiguous_sizes) {
+      add_point(t.contiguous, bytes, pingpong(w, s, buf.get(), static_cast<int>(bytes), MPI_BYTE));
+      char what[64];
+      std::snprintf(what, sizeof what, "ping-pong contiguous %.0f B", bytes);
+      progress.advance(kPingPongWeight * weight(bytes), what);
+    }
+  }
+  Buffer buf(max_span);
+  for (const auto& st : p.native) {
+    plan::StridedCurve curve{st.block, 1.0 / st.multiplier, {}};
+    for (double bytes : st.sizes) {
+      // Blocks of doubles where they divide evenly (what applications use), else of bytes.
+      const bool doubles = static_cast<std::int64_t>(st.block) % 8 == 0;
+      const MPI_Datatype element = doubles ? MPI_DOUBLE : MPI_BYTE;
+      const int unit = doubles ? 8 : 1;
+      const int blocklen = static_cast<int>(st.block) / unit;
+      const int n = static_cast<int>(bytes / st.block);
+      MPI_Datatype vec = MPI_DATATYPE_NULL;
+      PMPI_Type_vector(n, blocklen, static_cast<int>(blocklen * st.multiplier), element, &vec);
+      PMPI_Type_commit(&vec);
+      add_point(curve.curve, bytes, pingpong(w, s, buf.get(), 1, vec));
+      PMPI_Type_free(&vec);
+      char what[64];
+      std::snprintf(what, sizeof what, "ping-pong MPI vector block %.0f B, x%.0f", st.block, st.multiplier);
+      progress.advance(2 * kPingPongWeight * weight(bytes), what);
+    }
+    t.native.curves.push_back(std::move(curve));
+  }
+}
+
+// ---- Output -------------------------------------------------------------------------------
+
+void print_summary(const plan::Model& m, const plan::LocalityTables& t, plan::Locality locality) {
+  std::printf("strider-measure: %s tables\n", std::string(plan::to_string(locality)).c_str());
+  std::printf("  contiguous ping-pong (one-way): 1 B %.2f us", t.contiguous.at(1) * 1e6);
+  const double big = t.contiguous.points.back().bytes;
+  std::printf(", %.0f MiB %.2f GB/s\n", big / (1 << 20), big / t.contiguous.at(big) / 1e9);
+  std::printf("  %-10s %-8s %14s %14s %14s %14s\n", "block", "stride", "pack GB/s", "unpack GB/s", "native GB/s",
+              "host-pack GB/s");
+  const double bytes = 1 << 20;
+  for (const auto& c : m.host_pack.curves) {
+    const double pack = m.host_pack.at(bytes, c.block, c.density);
+    const double unpack = m.host_unpack.at(bytes, c.block, c.density);
+    const double native = t.native.at(bytes, c.block, c.density);
+    const double hp = pack + unpack + t.contiguous.at(bytes);
+    std::printf("  %-10.0f x%-7.0f %14.2f %14.2f %14.2f %14.2f   (1 MiB)\n", c.block, 1.0 / c.density, bytes / pack / 1e9,
+                bytes / unpack / 1e9, bytes / native / 1e9, bytes / hp / 1e9);
+  }
+}
+
+int usage(int rank) {
+  if (rank == 0)
+    std::fprintf(stderr,
+                 "usage: mpiexec -n 2 strider-measure [--quick | --thorough] [--output FILE] [--dry-run]\n"
+                 "  --quick     fewer points, under 20 s\n"
+                 "  --thorough  more blocks, sizes and strides, several minutes\n"
+                 "  --output    write (merge into) FILE instead of the cache directory's model.json\n"
+                 "  --dry-run   measure and print, write nothing\n");
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  PMPI_Init(&argc, &argv);
+  const double started = now_s();
+  World w;
+  PMPI_Comm_rank(MPI_COMM_WORLD, &w.rank);
+  PMPI_Comm_size(MPI_COMM_WORLD, &w.size);
+  Mode mode = Mode::normal;
+  std::string output;
+  bool dry_run = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    if (a == "--quick") {
+      mode = Mode::quick;
+    } else if (a == "--thorough") {
+      mode = Mode::thorough;
+    } else if (a == "--output" && i + 1 < argc) {
+      output = argv[++i];
+    } else if (a == "--dry-run") {
+      dry_run = true;
+    } else {
+      const int rc = usage(w.rank);
+      PMPI_Finalize();
+      return rc;
+    }
+  }
+  if (w.size < 2) {
+    if (w.rank == 0) std::fprintf(stderr, "strider-measure: needs 2 ranks (mpiexec -n 2 strider-measure)\n");
+    PMPI_Finalize();
+    return 2;
+  }
+  // Node count and the locality of ranks 0 and 1, from the processor names.
+  char name[MPI_MAX_PROCESSOR_NAME] = {};
+  int length = 0;
+  PMPI_Get_processor_name(name, &length);
+  std::vector<char> names(static_cast<std::size_t>(w.size) * MPI_MAX_PROCESSOR_NAME);
+  PMPI_Allgather(name, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, names.data(), MPI_MAX_PROCESSOR_NAME, MPI_CHAR, MPI_COMM_WORLD);
+  std::set<std::string> distinct;
+  for (int r = 0; r < w.size; ++r) distinct.insert(std::string(&names[static_cast<std::size_t>(r) * MPI_MAX_PROCESSOR_NAME]));
+  const int nodes = static_cast<int>(distinct.size());
+  const bool same_node = std::string(&names[0]) == std::string(&names[MPI_MAX_PROCESSOR_NAME]);
+  const plan::Locality locality = same_node ? plan::Locality::intra_node : plan::Locality::inter_node;
+  PMPI_Comm_split(MPI_COMM_WORLD, w.rank < 2 ? 0 : MPI_UNDEFINED, w.rank, &w.pair);
+
+  const Settings s = settings_for(mode);
+  const Plan p = make_plan(s);
+  plan::Model m;
+  m.measured = true;
+  m.fingerprint = strider::exec::local_fingerprint();
+  m.fingerprint.nodes = nodes;
+  const int devices = strider::backend::cuda::device_count();
+  if (devices > 0) m.fingerprint.gpu = "cuda devices: " + std::to_string(devices);
+  plan::LocalityTables tables;
+  tables.nodes = nodes;
+
+  if (w.rank == 0)
+    std::fprintf(stderr, "strider-measure: %s mode, %d ranks on %d node%s, ranks 0 and 1 %s\n", to_string(mode), w.size,
+                 nodes, nodes == 1 ? "" : "s", same_node ? "share a node" : "on different nodes");
+  Progress progress(p.weight, w.rank == 0);
+  if (w.rank < 2) {
+    measure_pack(w, s, p, m, progress);
+    PMPI_Barrier(w.pair);
+    measure_p2p(w, s, p, tables, progress);
+  }
+  progress.finish();
+  // Device quantities need a GPU; this version records none (see the file's header).
+  if (w.rank == 0 && devices > 0)
+    std::fprintf(stderr, "strider-measure: %d CUDA device(s) present; device tables are not measured by this version\n",
+                 devices);
+
+  int status = 0;
+  if (w.rank == 0) {
+    if (locality == plan::Locality::intra_node) {
+      m.intra = tables;
+    } else {
+      m.inter = tables;
+    }
+    print_summary(m, tables, locality);
+    const double seconds = now_s() - started;
+    const json run = {{"mode", to_string(mode)}, {"locality", plan::to_string(locality)}, {"nodes", nodes},
+                      {"ranks", w.size},         {"seconds", seconds},                  {"time", std::time(nullptr)}};
+    const strider::core::Config& config = strider::core::config();
+    const std::string path = output.empty() ? strider::exec::model_path(config) : output;
+    if (dry_run) {
+      std::printf("strider-measure: dry run, nothing written (%.1f s)\n", seconds);
+    } else if (path.empty()) {
+      std::fprintf(stderr, "strider-measure: no cache directory (set STRIDER_CACHE_DIR or HOME); nothing written\n");
+      status = 1;
+    } else {
+      std::string merged_note;
+      const std::string error = strider::exec::update_file_locked(path, [&](const std::optional<std::string>& old) {
+        plan::Model out = m;
+        json runs = json::array();
+        const plan::LoadResult previous = plan::parse_model(old, m.fingerprint, path);
+        if (old && previous.issue == plan::ModelIssue::none) {
+          // Same machine: keep the other locality's tables, replace what this run measured.
+          const plan::Model& prev = previous.model;
+          if (locality == plan::Locality::intra_node && prev.inter) out.inter = prev.inter;
+          if (locality == plan::Locality::inter_node && prev.intra) out.intra = prev.intra;
+          if (!out.device && prev.device) out.device = prev.device;
+          out.fingerprint.nodes = std::max(out.fingerprint.nodes, prev.fingerprint.nodes);
+          const json old_json = json::parse(*old, nullptr, false);
+          if (old_json.is_object() && old_json.contains("runs") && old_json["runs"].is_array()) runs = old_json["runs"];
+          merged_note = " (merged with the existing file)";
+        } else if (old) {
+          merged_note = " (replaced: " + std::string(plan::to_string(previous.issue)) + ")";
+        }
+        runs.push_back(run);
+        json j = plan::to_json(out);
+        j["runs"] = runs;
+        return j.dump(1) + "\n";
+      });
+      if (!error.empty()) {
+        std::fprintf(stderr, "strider-measure: %s\n", error.c_str());
+        status = 1;
+      } else {
+        std::printf("strider-measure: wrote %s%s in %.1f s\n", path.c_str(), merged_note.c_str(), seconds);
+      }
+    }
+  }
+  PMPI_Bcast(&status, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  if (w.pair != MPI_COMM_NULL) PMPI_Comm_free(&w.pair);
+  PMPI_Finalize();
+  return status;
+}
