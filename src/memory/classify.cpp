@@ -131,15 +131,21 @@ const char* to_string(Kind kind) {
   return "?";
 }
 
+// The hot-path statistics are bumped without a locked read-modify-write (every intercepted
+// call classifies its buffer): exact in one thread, approximate when threads race.
+static void bump(std::atomic<std::uint64_t>& counter) {
+  counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
 PointerInfo query(const void* ptr) {
   Cache& c = cache();
-  c.queries.fetch_add(1, std::memory_order_relaxed);
+  bump(c.queries);
   const auto address = reinterpret_cast<std::uintptr_t>(ptr);
   if (ptr == nullptr) return {};
   const std::uintptr_t page = address >> kPageShift;
   auto& slot = c.host_pages[slot_of(page)];
   if (slot.load(std::memory_order_relaxed) == page + 1) {
-    c.host_hits.fetch_add(1, std::memory_order_relaxed);
+    bump(c.host_hits);
     return {};
   }
   {
