@@ -5,6 +5,10 @@ target_compile_options(strider_options INTERFACE
                              -Wold-style-cast -Wcast-align -Wimplicit-fallthrough>
   $<$<AND:$<COMPILE_LANGUAGE:CXX>,$<BOOL:${STRIDER_WERROR}>>:-Werror>
   $<$<AND:$<COMPILE_LANGUAGE:CUDA>,$<BOOL:${STRIDER_WERROR}>>:-Werror=all-warnings>)
+# libstrider.so is preloaded or linked, never dlopen'ed late, so its few thread-local
+# variables (reentry guard, counter shard, layout memo) can live in the static TLS block:
+# a %fs-relative load instead of a __tls_get_addr call on every intercepted call.
+target_compile_options(strider_options INTERFACE $<$<COMPILE_LANGUAGE:CXX>:-ftls-model=initial-exec>)
 if(STRIDER_SANITIZE)
   target_compile_options(strider_options INTERFACE
     $<$<COMPILE_LANGUAGE:CXX>:-fsanitize=address,undefined -fno-omit-frame-pointer
