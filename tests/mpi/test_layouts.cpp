@@ -257,3 +257,17 @@ TEST_CASE("incount folds into the outermost dimension") {
   MPI_Type_contiguous(4, MPI_DOUBLE, &four);
   CHECK(strider::types::repeat(layout_of(four), 5).pieces == std::vector<Piece>{{0, 160, {}}});
 }
+
+TEST_CASE("types Open MPI packs against their contents are left to the underlying MPI") {
+  // Open MPI 4.1 packs an hvector of 1-byte elements with byte stride -1 as an ascending
+  // block (its true bounds say so too), not in the order of the contents.
+  MPI_Datatype t;
+  MPI_Type_create_hvector(5, 1, -1, MPI_CHAR, &t);
+  MPI_Type_commit(&t);
+  const auto ir = strider::types::decode(t);
+  REQUIRE(ir);
+  const auto canon = strider::types::canonicalize(*ir);
+  CHECK_FALSE(canon.layout.has_value());
+  CHECK(canon.reason.find("MPI reports true bounds") != std::string::npos);
+  MPI_Type_free(&t);
+}
