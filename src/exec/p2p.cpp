@@ -11,11 +11,13 @@
 #include "core/config.hpp"
 #include "core/counters.hpp"
 #include "core/log.hpp"
+#include "exec/device.hpp"
 #include "exec/model_load.hpp"
 #include "exec/layout_lookup.hpp"
 #include "exec/requests.hpp"
 #include "exec/staging.hpp"
 #include "memory/classify.hpp"
+#include "mpi/calls.hpp"
 #include "mpi/next.hpp"
 #include "plan/method.hpp"
 
@@ -41,28 +43,43 @@ void warn_forced_once() {
 struct Route {
   std::shared_ptr<const types::Layout> layout;
   int bytes = 0;
+  core::Method method = core::Method::host_pack;  // or a device method (device buffers)
+  int device = -1;                                // device buffers: the buffer's device
+  bool on_device() const { return method != core::Method::host_pack; }
 };
 
 // True when Strider packs (buf, count, type) for a transfer with `peer`; everything else,
 // invalid arguments included, goes to the underlying MPI as called, so its error classes
-// and error handlers apply unchanged.
-bool route(const void* buf, int count, MPI_Datatype type, int peer, Route& out) {
+// and error handlers apply unchanged. Device methods are routed only for callers that run
+// them (`device_ok`); for the others a device buffer goes to the underlying MPI, counted.
+bool route(const void* buf, int count, MPI_Datatype type, int peer, Route& out, bool device_ok = false) {
   progress_detached(false);
   if (count <= 0 || buf == nullptr || type == MPI_DATATYPE_NULL || peer == MPI_PROC_NULL) return false;
   const auto& layout = layout_of(type);
-  if (!layout) return false;
+  const memory::PointerInfo info = memory::query(buf);
+  if (!layout) {
+    if (info.kind == memory::Kind::device) core::counters().count_fallback(core::Fallback::unsupported_type);
+    return false;
+  }
   plan::Request request;
   request.layout = layout.get();
   request.count = count;
-  request.memory = memory::classify(buf);
+  request.memory = info.kind;
   const core::Config& config = core::config();
   request.forced = config.method;
   request.locality = job_locality();
   request.explain = config.explain;
+  if (info.kind == memory::Kind::device) request.cuda_aware = mpi::cuda_aware();
   const plan::Choice choice = plan::choose_p2p(request);
   if (choice.forced_impossible) warn_forced_once();
   if (!choice.explanation.empty()) print_explanation(choice.explanation);
-  if (choice.method != core::Method::host_pack) return false;
+  const bool device_method = choice.method == core::Method::device || choice.method == core::Method::one_shot ||
+                             choice.method == core::Method::staged;
+  if (device_method && !device_ok) {
+    core::counters().count_fallback(core::Fallback::device_buffer);
+    return false;
+  }
+  if (choice.method != core::Method::host_pack && !device_method) return false;
   std::int64_t bytes = 0;
   if (__builtin_mul_overflow(static_cast<std::int64_t>(count), layout->size, &bytes) || bytes > INT_MAX) {
     core::counters().count_fallback(core::Fallback::unsupported_type);
@@ -70,7 +87,25 @@ bool route(const void* buf, int count, MPI_Datatype type, int peer, Route& out) 
   }
   out.layout = layout;
   out.bytes = static_cast<int>(bytes);
+  out.method = choice.method;
+  out.device = info.device;
   return true;
+}
+
+bool is_device(const void* buf) { return buf != nullptr && memory::classify(buf) == memory::Kind::device; }
+
+// A device send's staging, packed and ready to go; empty (counted) when the caller must fall
+// back to the underlying MPI.
+DeviceStaging device_staging_send(const Route& r, const void* buf, int count) {
+  DeviceStaging ds;
+  if (!device_send_prepare(*r.layout, count, buf, r.device, r.method, ds)) return {};
+  return ds;
+}
+
+DeviceStaging device_staging_recv(const Route& r) {
+  DeviceStaging ds;
+  if (!device_recv_prepare(*r.layout, r.bytes, r.device, r.method, ds)) return {};
+  return ds;
 }
 
 Staging staging_for(const Route& r) {
@@ -85,9 +120,17 @@ void count_native() { core::counters().count_method(core::Method::native, 0); }
 template <class Send>
 int packed_send(const void* buf, int count, MPI_Datatype type, int dest, Send&& send) {
   Route r;
-  if (!route(buf, count, type, dest, r)) {
+  if (!route(buf, count, type, dest, r, true)) {
     count_native();
     return send(buf, count, type);
+  }
+  if (r.on_device()) {
+    DeviceStaging ds = device_staging_send(r, buf, count);
+    if (!ds) return send(buf, count, type);
+    const int rc = send(ds.wire(), r.bytes, MPI_PACKED);
+    device_release(ds);
+    core::counters().count_method(r.method, static_cast<std::uint64_t>(r.bytes));
+    return rc;
   }
   Staging s = staging_for(r);
   if (!s) return send(buf, count, type);
@@ -103,9 +146,24 @@ int packed_send(const void* buf, int count, MPI_Datatype type, int dest, Send&& 
 template <class Isend>
 int packed_isend(const void* buf, int count, MPI_Datatype type, int dest, MPI_Request* request, Isend&& isend) {
   Route r;
-  if (!route(buf, count, type, dest, r)) {
+  if (!route(buf, count, type, dest, r, true)) {
     count_native();
     return isend(buf, count, type);
+  }
+  if (r.on_device()) {
+    DeviceStaging ds = device_staging_send(r, buf, count);
+    if (!ds) return isend(buf, count, type);
+    const int rc = isend(ds.wire(), r.bytes, MPI_PACKED);
+    if (rc != MPI_SUCCESS) {
+      device_release(ds);
+      return rc;
+    }
+    Pending p;
+    p.kind = Pending::Kind::send;
+    p.device = ds;
+    track(*request, std::move(p));
+    core::counters().count_method(r.method, static_cast<std::uint64_t>(r.bytes));
+    return rc;
   }
   Staging s = staging_for(r);
   if (!s) return isend(buf, count, type);
@@ -131,13 +189,26 @@ struct StatusSlot {
   MPI_Status local_{};
 };
 
-// Unpacks a blocking receive that returned `rc`: a truncated message still delivers what fit.
-void unpack_if_received(int rc, const Route& r, const MPI_Status& status, const Staging& s, void* buf) {
-  if (rc != MPI_SUCCESS && rc != MPI_ERR_TRUNCATE) return;
+// The packed bytes a blocking receive that returned `rc` delivers (0: none): a truncated
+// message still delivers what fit.
+int received_bytes(int rc, const Route& r, const MPI_Status& status) {
+  if (rc != MPI_SUCCESS && rc != MPI_ERR_TRUNCATE) return 0;
   int bytes = 0;
   // Open MPI's status counts a truncated message whole: only r.bytes of it arrived.
-  if (next().Get_count(&status, MPI_BYTE, &bytes) == MPI_SUCCESS && bytes > 0)
-    unpack_received(*r.layout, bytes < r.bytes ? bytes : r.bytes, s.data, buf);
+  if (next().Get_count(&status, MPI_BYTE, &bytes) != MPI_SUCCESS || bytes <= 0) return 0;
+  return bytes < r.bytes ? bytes : r.bytes;
+}
+
+// Unpacks a blocking receive that returned `rc`.
+void unpack_if_received(int rc, const Route& r, const MPI_Status& status, const Staging& s, void* buf) {
+  const int bytes = received_bytes(rc, r, status);
+  if (bytes > 0) unpack_received(*r.layout, bytes, s.data, buf);
+}
+
+void device_unpack_if_received(int rc, const Route& r, const MPI_Status& status, const DeviceStaging& ds,
+                               void* buf) {
+  const int bytes = received_bytes(rc, r, status);
+  if (bytes > 0) device_recv_finish(*r.layout, bytes, ds, buf);
 }
 
 Pending pending_recv(const Route& r, const Staging& s, void* buf, int count) {
@@ -223,9 +294,19 @@ int rsend(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_
 
 int recv(void* buf, int count, MPI_Datatype type, int source, int tag, MPI_Comm comm, MPI_Status* status) {
   Route r;
-  if (!route(buf, count, type, source, r)) {
+  if (!route(buf, count, type, source, r, true)) {
     count_native();
     return next().Recv(buf, count, type, source, tag, comm, status);
+  }
+  if (r.on_device()) {
+    DeviceStaging ds = device_staging_recv(r);
+    if (!ds) return next().Recv(buf, count, type, source, tag, comm, status);
+    StatusSlot slot(status);
+    const int rc = next().Recv(ds.wire(), r.bytes, MPI_PACKED, source, tag, comm, slot.get());
+    device_unpack_if_received(rc, r, *slot.get(), ds, buf);
+    device_release(ds);
+    core::counters().count_method(r.method, static_cast<std::uint64_t>(r.bytes));
+    return rc;
   }
   Staging s = staging_for(r);
   if (!s) return next().Recv(buf, count, type, source, tag, comm, status);
@@ -251,9 +332,27 @@ int issend(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI
 
 int irecv(void* buf, int count, MPI_Datatype type, int source, int tag, MPI_Comm comm, MPI_Request* request) {
   Route r;
-  if (!route(buf, count, type, source, r)) {
+  if (!route(buf, count, type, source, r, true)) {
     count_native();
     return next().Irecv(buf, count, type, source, tag, comm, request);
+  }
+  if (r.on_device()) {
+    DeviceStaging ds = device_staging_recv(r);
+    if (!ds) return next().Irecv(buf, count, type, source, tag, comm, request);
+    const int rc = next().Irecv(ds.wire(), r.bytes, MPI_PACKED, source, tag, comm, request);
+    if (rc != MPI_SUCCESS) {
+      device_release(ds);
+      return rc;
+    }
+    Pending p;
+    p.kind = Pending::Kind::recv;
+    p.device = ds;
+    p.layout = r.layout;
+    p.recv_buf = buf;
+    p.count = count;
+    track(*request, std::move(p));
+    core::counters().count_method(r.method, static_cast<std::uint64_t>(r.bytes));
+    return rc;
   }
   Staging s = staging_for(r);
   if (!s) return next().Irecv(buf, count, type, source, tag, comm, request);
@@ -269,6 +368,20 @@ int irecv(void* buf, int count, MPI_Datatype type, int source, int tag, MPI_Comm
 
 int sendrecv(const void* sendbuf, int sendcount, MPI_Datatype sendtype, int dest, int sendtag, void* recvbuf,
              int recvcount, MPI_Datatype recvtype, int source, int recvtag, MPI_Comm comm, MPI_Status* status) {
+  if (is_device(sendbuf) || is_device(recvbuf)) {
+    // Device buffers: the receive posted first, then the send, then the wait; each side takes
+    // its own route (device method, host-pack or native) and falls back on its own.
+    MPI_Request receive = MPI_REQUEST_NULL;
+    int rc = irecv(recvbuf, recvcount, recvtype, source, recvtag, comm, &receive);
+    if (rc != MPI_SUCCESS) return rc;
+    rc = send(sendbuf, sendcount, sendtype, dest, sendtag, comm);
+    if (rc != MPI_SUCCESS) {
+      static_cast<void>(cancel(&receive));
+      static_cast<void>(wait(&receive, MPI_STATUS_IGNORE));
+      return rc;
+    }
+    return wait(&receive, status);
+  }
   Route sr, rr;
   const bool pack_send = route(sendbuf, sendcount, sendtype, dest, sr);
   const bool pack_recv = route(recvbuf, recvcount, recvtype, source, rr);
@@ -290,8 +403,42 @@ int sendrecv(const void* sendbuf, int sendcount, MPI_Datatype sendtype, int dest
   return rc;
 }
 
+namespace {
+// MPI_Sendrecv_replace of a device buffer: the send side is packed into its staging before
+// the receive lands in the receive side's. A side with a null peer uses the user's buffer
+// untouched; anything else that cannot be staged goes to the underlying MPI whole.
+int device_sendrecv_replace(void* buf, int count, MPI_Datatype type, int dest, int sendtag, int source, int recvtag,
+                            MPI_Comm comm, MPI_Status* status) {
+  Route sr, rr;
+  const bool pack_send = route(buf, count, type, dest, sr, true) && sr.on_device();
+  const bool pack_recv = route(buf, count, type, source, rr, true) && rr.on_device();
+  bool ok = (pack_send || dest == MPI_PROC_NULL) && (pack_recv || source == MPI_PROC_NULL) && (pack_send || pack_recv);
+  DeviceStaging ss, rs;
+  if (ok && pack_send) ok = static_cast<bool>(ss = device_staging_send(sr, buf, count));
+  if (ok && pack_recv) ok = static_cast<bool>(rs = device_staging_recv(rr));
+  if (!ok) {
+    device_release(ss);
+    device_release(rs);
+    count_native();
+    return next().Sendrecv_replace(buf, count, type, dest, sendtag, source, recvtag, comm, status);
+  }
+  StatusSlot slot(status);
+  const int rc = next().Sendrecv(pack_send ? ss.wire() : buf, pack_send ? sr.bytes : count,
+                                 pack_send ? MPI_PACKED : type, dest, sendtag, pack_recv ? rs.wire() : buf,
+                                 pack_recv ? rr.bytes : count, pack_recv ? MPI_PACKED : type, source, recvtag, comm,
+                                 slot.get());
+  if (pack_recv) device_unpack_if_received(rc, rr, *slot.get(), rs, buf);
+  device_release(ss);
+  device_release(rs);
+  if (pack_send) core::counters().count_method(sr.method, static_cast<std::uint64_t>(sr.bytes));
+  if (pack_recv) core::counters().count_method(rr.method, static_cast<std::uint64_t>(rr.bytes));
+  return rc;
+}
+}  // namespace
+
 int sendrecv_replace(void* buf, int count, MPI_Datatype type, int dest, int sendtag, int source, int recvtag,
                      MPI_Comm comm, MPI_Status* status) {
+  if (is_device(buf)) return device_sendrecv_replace(buf, count, type, dest, sendtag, source, recvtag, comm, status);
   Route sr, rr;
   const bool pack_send = route(buf, count, type, dest, sr);
   const bool pack_recv = route(buf, count, type, source, rr);
@@ -520,7 +667,7 @@ int request_get_status(MPI_Request request, int* flag, MPI_Status* status) {
     int cancelled = 0;
     PMPI_Test_cancelled(slot.get(), &cancelled);
     if (cancelled == 0 && next().Get_count(slot.get(), MPI_BYTE, &bytes) == MPI_SUCCESS && bytes > 0)
-      unpack_received(*p->layout, posted_bytes(*p, bytes), p->staging.data, p->recv_buf);
+      deliver_received(*p, posted_bytes(*p, bytes));
     p->unpacked = true;
   }
   return rc;

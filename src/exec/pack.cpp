@@ -6,6 +6,7 @@
 #include "backend/cpu/pack_cpu.hpp"
 #include "core/config.hpp"
 #include "core/counters.hpp"
+#include "exec/device.hpp"
 #include "exec/layout_lookup.hpp"
 #include "memory/classify.hpp"
 #include "mpi/calls.hpp"
@@ -22,11 +23,16 @@ namespace {
 struct Accepted {
   std::shared_ptr<const types::Layout> layout;
   std::int64_t bytes = 0;
+  bool device = false;  // either buffer is device memory: packed on the GPU (exec/device)
 };
 
+// Device memory on either side decides; else the first buffer that is not plain host memory.
 memory::Kind kind_of(const void* a, const void* b) {
   const memory::Kind ka = memory::classify(a);
-  return ka != memory::Kind::host ? ka : memory::classify(b);
+  if (ka == memory::Kind::device) return ka;
+  const memory::Kind kb = memory::classify(b);
+  if (kb == memory::Kind::device) return kb;
+  return ka != memory::Kind::host ? ka : kb;
 }
 
 // Checks the arguments common to pack and unpack; false: forward. `room` is outsize/insize.
@@ -42,7 +48,8 @@ bool accept(const void* strided, const void* packed, int count, MPI_Datatype typ
   request.memory = kind_of(strided, packed);
   request.forced = core::config().method;
   const plan::Method method = plan::choose_pack(request);
-  if (method != plan::Method::host_pack) {
+  out.device = method == plan::Method::device;
+  if (method != plan::Method::host_pack && !out.device) {
     if (out.layout == nullptr) {
       core::counters().count_fallback(core::Fallback::unsupported_type);
     } else if (request.memory != memory::Kind::host) {
@@ -70,6 +77,14 @@ int pack(const void* inbuf, int incount, MPI_Datatype type, void* outbuf, int ou
   if (!accept(inbuf, outbuf, incount, type, outsize, position, comm, a)) {
     return mpi::pack(inbuf, incount, type, outbuf, outsize, position, comm);
   }
+  if (a.device) {
+    // A failed device pack is counted there and handed to the underlying MPI.
+    if (!device_pack(*a.layout, incount, inbuf, static_cast<char*>(outbuf) + *position))
+      return mpi::pack(inbuf, incount, type, outbuf, outsize, position, comm);
+    *position += static_cast<int>(a.bytes);
+    core::counters().count_method(core::Method::device, static_cast<std::uint64_t>(a.bytes));
+    return MPI_SUCCESS;
+  }
   backend::cpu::pack(*a.layout, incount, inbuf, static_cast<char*>(outbuf) + *position);
   *position += static_cast<int>(a.bytes);
   core::counters().count_method(core::Method::host_pack, static_cast<std::uint64_t>(a.bytes));
@@ -81,6 +96,13 @@ int unpack(const void* inbuf, int insize, int* position, void* outbuf, int outco
   Accepted a;
   if (!accept(outbuf, inbuf, outcount, type, insize, position, comm, a)) {
     return mpi::unpack(inbuf, insize, position, outbuf, outcount, type, comm);
+  }
+  if (a.device) {
+    if (!device_unpack(*a.layout, outcount, static_cast<const char*>(inbuf) + *position, outbuf))
+      return mpi::unpack(inbuf, insize, position, outbuf, outcount, type, comm);
+    *position += static_cast<int>(a.bytes);
+    core::counters().count_method(core::Method::device, static_cast<std::uint64_t>(a.bytes));
+    return MPI_SUCCESS;
   }
   backend::cpu::unpack(*a.layout, outcount, static_cast<const char*>(inbuf) + *position, outbuf);
   *position += static_cast<int>(a.bytes);

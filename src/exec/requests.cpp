@@ -65,7 +65,7 @@ void finish(Pending& p, const MPI_Status& status) {
     PMPI_Test_cancelled(&status, &cancelled);
     int bytes = 0;
     if (cancelled == 0 && mpi::next().Get_count(&status, MPI_BYTE, &bytes) == MPI_SUCCESS && bytes > 0)
-      unpack_received(*p.layout, posted_bytes(p, bytes), p.staging.data, p.recv_buf);
+      deliver_received(p, posted_bytes(p, bytes));
   }
   p.unpacked = false;
   p.active = false;
@@ -130,7 +130,10 @@ void complete(MPI_Request request, std::uint64_t id, const MPI_Status& status) {
   // Completing an inactive persistent request returns an empty status: nothing to do.
   if (p->persistent && !p->active) return;
   finish(*p, status);
-  if (done) release_staging(done->staging);
+  if (done) {
+    release_staging(done->staging);
+    device_release(done->device);
+  }
 }
 
 void forget(MPI_Request request, std::uint64_t id) {
@@ -139,6 +142,7 @@ void forget(MPI_Request request, std::uint64_t id) {
   auto it = find_id(t, request, id);
   if (it == t.entries.end()) return;
   release_staging(it->second->staging);
+  device_release(it->second->device);
   t.entries.erase(it);
   g_tracked.fetch_sub(1, std::memory_order_relaxed);
 }
@@ -191,6 +195,14 @@ void progress_detached(bool wait) {
   std::lock_guard lock(t.mutex);
   g_detached.store(static_cast<std::int64_t>(t.detached.size() + still_active.size()), std::memory_order_relaxed);
   t.detached.insert(t.detached.end(), still_active.begin(), still_active.end());
+}
+
+void deliver_received(const Pending& p, std::int64_t bytes) {
+  if (p.device) {
+    device_recv_finish(*p.layout, bytes, p.device, p.recv_buf);
+    return;
+  }
+  unpack_received(*p.layout, bytes, p.staging.data, p.recv_buf);
 }
 
 void unpack_received(const types::Layout& layout, std::int64_t bytes, const void* packed, void* buf) {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "exec/device.hpp"
 #include "exec/staging.hpp"
 #include "types/layout.hpp"
 
@@ -20,6 +21,9 @@ struct Pending {
   bool active = true;     // persistent requests: started and not yet completed
   bool unpacked = false;  // receives: already unpacked (by MPI_Request_get_status)
   Staging staging;
+  // Device buffers (a device method): the device staging and method; empty (method native)
+  // for host operations, which use `staging`.
+  DeviceStaging device;
   std::shared_ptr<const types::Layout> layout;
   void* recv_buf = nullptr;        // receives: the application's buffer
   const void* send_buf = nullptr;  // persistent sends: packed again at every start
@@ -66,6 +70,10 @@ void progress_detached(bool wait);
 // The bytes of a completed receive to unpack: `received` (the status's count, which for a
 // truncated receive is the whole message) capped at what the receive posted.
 std::int64_t posted_bytes(const Pending& p, std::int64_t received);
+
+// Delivers `bytes` received packed bytes (a whole message, possibly ending inside an element)
+// of the receive `p` from its staging into its buffer, on the host or the device.
+void deliver_received(const Pending& p, std::int64_t bytes);
 
 // Unpacks `bytes` received packed bytes (a whole message, possibly ending inside an element).
 void unpack_received(const types::Layout& layout, std::int64_t bytes, const void* packed, void* buf);

@@ -14,6 +14,7 @@
 #include "exec/model_load.hpp"
 #include "exec/requests.hpp"
 #include "exec/staging.hpp"
+#include "memory/pool.hpp"
 #include "mpi/next.hpp"
 #include "types/cache.hpp"
 
@@ -82,6 +83,9 @@ int finalize() {
     if (core::config().stats) write_stats();
     types::type_cache().clear();
     drain_staging();
+    // The device and pinned staging pools: freed while the CUDA context is surely alive.
+    if (core::Status s = memory::trim(); !s)
+      core::log(core::LogLevel::warn, "freeing the device staging pools: " + s.what());
   }
   return mpi::next().Finalize();
 }

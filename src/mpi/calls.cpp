@@ -1,5 +1,7 @@
 #include "mpi/calls.hpp"
 
+#include <dlfcn.h>
+
 #include "mpi/next.hpp"
 
 namespace strider::mpi {
@@ -63,6 +65,16 @@ int unpack(const void* inbuf, int insize, int* position, void* outbuf, int outco
 
 int pack_size(int incount, MPI_Datatype type, MPI_Comm comm, int* size) {
   return next().Pack_size(incount, type, comm, size);
+}
+
+bool cuda_aware() {
+  static const bool value = [] {
+    using Query = int (*)();
+    void* symbol = dlsym(RTLD_DEFAULT, "MPIX_Query_cuda_support");
+    if (symbol == nullptr) return false;
+    return reinterpret_cast<Query>(symbol)() != 0;
+  }();
+  return value;
 }
 
 }  // namespace strider::mpi

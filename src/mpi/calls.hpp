@@ -45,4 +45,9 @@ int unpack(const void* inbuf, int insize, int* position, void* outbuf, int outco
            MPI_Datatype type, MPI_Comm comm);
 int pack_size(int incount, MPI_Datatype type, MPI_Comm comm, int* size);
 
+// Whether the underlying MPI can send and receive device memory: MPIX_Query_cuda_support(),
+// resolved once with dlsym (absent in MPIs built without the CUDA extension: false). Cached
+// after the first call.
+bool cuda_aware();
+
 }  // namespace strider::mpi

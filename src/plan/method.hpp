@@ -20,10 +20,14 @@ struct Request {
   core::MethodChoice forced = core::MethodChoice::automatic;
   Locality locality = Locality::intra_node;  // where the peer runs (point-to-point only)
   bool explain = false;                      // fill Choice::explanation for a new decision
+  // Device buffers (memory::Kind::device) only: the underlying MPI reports CUDA support
+  // (MPIX_Query_cuda_support), so it can send device memory itself (native, `device`).
+  bool cuda_aware = false;
 };
 
-// MPI_Pack / MPI_Unpack: host buffers with a Layout are packed by Strider, everything else
-// goes to the underlying MPI.
+// MPI_Pack / MPI_Unpack: host buffers with a Layout are packed by Strider (host_pack), device
+// buffers (either side memory::Kind::device) with a Layout on the GPU (Method::device);
+// everything else goes to the underlying MPI.
 Method choose_pack(const Request& request);
 
 struct Choice {
@@ -38,6 +42,18 @@ struct Choice {
 // native; other host buffers get the cheapest method the installed performance model
 // (plan/model.hpp; the built-in defaults without one) predicts, cached per (layout, count,
 // locality). STRIDER_METHOD (Request::forced) overrides where the buffer allows.
+//
+// Device buffers (memory::Kind::device): candidates one-shot and staged always, device and
+// native only with a CUDA-aware MPI (native also only for a single contiguous run). Until the
+// model has device tables the built-in rule decides (builtin_device_method). A forced method
+// the buffer or MPI cannot use sets forced_impossible and takes the automatic choice.
 Choice choose_p2p(const Request& request);
+
+// Thresholds of the built-in device rule: with a CUDA-aware MPI, `device` from
+// kDeviceMinBytes packed bytes, else one-shot; with a plain MPI, `staged` from
+// kStagedMinBytes, else one-shot.
+inline constexpr std::int64_t kDeviceMinBytes = std::int64_t{1} << 20;
+inline constexpr std::int64_t kStagedMinBytes = std::int64_t{4} << 20;
+Method builtin_device_method(bool cuda_aware, std::int64_t bytes);
 
 }  // namespace strider::plan

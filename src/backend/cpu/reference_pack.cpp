@@ -76,4 +76,18 @@ void reference_unpack_partial(const types::Layout& layout, std::int64_t element,
   });
 }
 
+void reference_partial_blocks(const types::Layout& layout, std::int64_t element, std::int64_t bytes,
+                              const std::function<void(std::int64_t, std::int64_t, std::int64_t)>& fn) {
+  std::int64_t left = bytes;
+  std::int64_t packed = 0;
+  if (left <= 0) return;
+  for_each_block(layout, element, 1, [&](std::int64_t offset, std::int64_t block) {
+    const std::int64_t n = block < left ? block : left;
+    if (n > 0) fn(offset, packed, n);
+    packed += n;
+    left -= n;
+    return left > 0;
+  });
+}
+
 }  // namespace strider::backend::cpu

@@ -2,6 +2,7 @@
 // The reference packer: the Layout definition executed literally, one block at a time.
 // Simple and obviously correct; the first backend and the second oracle in tests.
 #include <cstdint>
+#include <functional>
 
 #include "types/layout.hpp"
 
@@ -16,5 +17,12 @@ void reference_unpack(const types::Layout& layout, std::int64_t count, const voi
 // how a message that ends inside an element is unpacked.
 void reference_unpack_partial(const types::Layout& layout, std::int64_t element, std::int64_t bytes,
                               const void* in, void* out);
+// The copies reference_unpack_partial makes, without making them: calls
+// fn(user_offset, packed_offset, bytes) for each non-empty piece of the first `bytes` packed
+// bytes of element `element`, in pack order. user_offset is from the buffer pointer (element
+// `element` starts element * layout.extent after it); packed_offset is from the element's
+// first packed byte. For callers that cannot touch the memory (device buffers).
+void reference_partial_blocks(const types::Layout& layout, std::int64_t element, std::int64_t bytes,
+                              const std::function<void(std::int64_t, std::int64_t, std::int64_t)>& fn);
 
 }  // namespace strider::backend::cpu

@@ -21,3 +21,22 @@ core::Status synchronize(void* /*stream*/) {
 }
 
 }  // namespace strider::backend::cuda
+
+// Device operations (device_ops.hpp): nothing to run them on.
+#include "backend/cuda/device_ops.hpp"
+
+namespace strider::backend::cuda {
+
+core::Status stream_for(int /*device*/, void** stream) {
+  *stream = nullptr;
+  return {core::Code::unsupported, "built without the CUDA backend"};
+}
+
+core::Status copy_async(void* /*dst*/, const void* /*src*/, std::size_t /*bytes*/, void* /*stream*/) {
+  return {core::Code::unsupported, "built without the CUDA backend"};
+}
+
+CurrentDevice::CurrentDevice(int /*device*/) : status_(core::Code::unsupported, "built without the CUDA backend") {}
+CurrentDevice::~CurrentDevice() = default;
+
+}  // namespace strider::backend::cuda
