@@ -24,21 +24,12 @@
 
 #include "mpi/type_builder.hpp"
 #include "random_types.hpp"
+#include "test_env.hpp"
 
 namespace {
 
-std::uint64_t env_or(const char* name, std::uint64_t fallback) {
-  const char* value = std::getenv(name);
-  return value != nullptr && *value != '\0' ? std::strtoull(value, nullptr, 10) : fallback;
-}
-
-void fill(std::vector<unsigned char>& bytes, std::uint64_t seed) {
-  std::uint64_t state = seed;
-  for (auto& b : bytes) {
-    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
-    b = static_cast<unsigned char>(state >> 56);
-  }
-}
+using strider::test::env_or;
+using strider::test::fill_pattern;
 
 struct DeviceBuffer {
   void* ptr = nullptr;
@@ -121,7 +112,7 @@ TEST_CASE("MPI_Pack and MPI_Unpack with device buffers match PMPI_Pack of host c
     if (!make_case(rng, c)) continue;
     INFO("seed " << seed << " index " << i << " spec " << c.spec << " count " << c.count);
     std::vector<unsigned char> user(c.span());
-    fill(user, seed + i);
+    fill_pattern(user, seed + i);
     DeviceBuffer d_user(c.span());
     REQUIRE(d_user.ptr != nullptr);
     to_device(d_user, user);
@@ -159,7 +150,7 @@ TEST_CASE("MPI_Pack and MPI_Unpack with device buffers match PMPI_Pack of host c
 
     // Unpack into a differently filled buffer: what is not in the typemap stays as it was.
     std::vector<unsigned char> background(c.span());
-    fill(background, ~(seed + i));
+    fill_pattern(background, ~(seed + i));
     std::vector<unsigned char> expected = background;
     position = start;
     REQUIRE(PMPI_Unpack(oracle.data(), room, &position, expected.data() - c.lo, c.count, c.type, MPI_COMM_WORLD) ==
@@ -205,9 +196,9 @@ TEST_CASE("device point-to-point with the forced method matches a native host tr
     const int shape = static_cast<int>(i % 3);
     INFO("seed " << seed << " index " << i << " spec " << c.spec << " count " << c.count << " shape " << shape);
     std::vector<unsigned char> data(c.span());
-    fill(data, seed * 31 + i);
+    fill_pattern(data, seed * 31 + i);
     std::vector<unsigned char> background(c.span());
-    fill(background, seed * 17 + i);
+    fill_pattern(background, seed * 17 + i);
     const int tag = static_cast<int>(i % 1000);
     if (rank == from) {
       DeviceBuffer d(c.span());

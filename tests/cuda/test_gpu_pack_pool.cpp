@@ -22,25 +22,16 @@
 #include "memory/pool.hpp"
 #include "mpi/type_builder.hpp"
 #include "random_types.hpp"
+#include "test_env.hpp"
 #include "types/canonicalize.hpp"
 #include "types/decode.hpp"
 
 namespace {
 
+using strider::test::env_or;
+using strider::test::fill_pattern;
+
 namespace cuda = strider::backend::cuda;
-
-std::uint64_t env_or(const char* name, std::uint64_t fallback) {
-  const char* value = std::getenv(name);
-  return value != nullptr && *value != '\0' ? std::strtoull(value, nullptr, 10) : fallback;
-}
-
-void fill(std::vector<unsigned char>& bytes, std::uint64_t seed) {
-  std::uint64_t state = seed;
-  for (auto& b : bytes) {
-    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
-    b = static_cast<unsigned char>(state >> 56);
-  }
-}
 
 // A device allocation that frees itself (test code: errors are REQUIREd by the caller).
 struct DeviceBuffer {
@@ -81,7 +72,7 @@ std::string check_case(const strider::core::SpecNode& spec, std::mt19937_64& rng
                                                           layout.true_lb + layout.true_extent + last});
   const std::int64_t base_at = 64 + user_shift - lo;
   std::vector<unsigned char> user(static_cast<std::size_t>(hi - lo + 160));
-  fill(user, rng());
+  fill_pattern(user, rng());
 
   int packed_size = 0;
   PMPI_Pack_size(incount, type, MPI_COMM_WORLD, &packed_size);
@@ -109,7 +100,7 @@ std::string check_case(const strider::core::SpecNode& spec, std::mt19937_64& rng
               ", shift " + std::to_string(user_shift) + ")";
   else if (!layout.overlaps()) {
     std::vector<unsigned char> native_user(user.size());
-    fill(native_user, rng());
+    fill_pattern(native_user, rng());
     std::vector<unsigned char> our_user(user.size());
     if (cudaMemcpy(d_user.ptr, native_user.data(), user.size(), cudaMemcpyHostToDevice) != cudaSuccess)
       return "cudaMemcpy to device failed";

@@ -18,23 +18,14 @@
 #include "backend/cuda/emulate.hpp"
 #include "mpi/type_builder.hpp"
 #include "random_types.hpp"
+#include "test_env.hpp"
 #include "types/canonicalize.hpp"
 #include "types/decode.hpp"
 
 namespace {
 
-std::uint64_t env_or(const char* name, std::uint64_t fallback) {
-  const char* value = std::getenv(name);
-  return value != nullptr && *value != '\0' ? std::strtoull(value, nullptr, 10) : fallback;
-}
-
-void fill(std::vector<unsigned char>& bytes, std::uint64_t seed) {
-  std::uint64_t state = seed;
-  for (auto& b : bytes) {
-    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
-    b = static_cast<unsigned char>(state >> 56);
-  }
-}
+using strider::test::env_or;
+using strider::test::fill_pattern;
 
 struct Tally {
   std::uint64_t cases = 0, unpacked = 0, declined = 0, bytes = 0;
@@ -71,7 +62,7 @@ std::string check_case(const strider::core::SpecNode& spec, std::mt19937_64& rng
                                                           layout.true_lb + layout.true_extent + last});
   const std::int64_t margin = 64;
   std::vector<unsigned char> user(static_cast<std::size_t>(hi - lo + 2 * margin + 16));
-  fill(user, rng());
+  fill_pattern(user, rng());
   // Base 16-aligned, then shifted, so every alignment class of the user pointer occurs.
   const auto addr = reinterpret_cast<std::uintptr_t>(user.data());
   const std::int64_t base_at = static_cast<std::int64_t>((16 - addr % 16) % 16) + user_shift + margin - lo;
@@ -97,7 +88,7 @@ std::string check_case(const strider::core::SpecNode& spec, std::mt19937_64& rng
               std::to_string(position0) + ", shift " + std::to_string(user_shift) + ")";
   } else if (!layout.overlaps()) {
     std::vector<unsigned char> native_user(user.size());
-    fill(native_user, rng());
+    fill_pattern(native_user, rng());
     std::vector<unsigned char> our_user = native_user;
     int in_position = position0;
     PMPI_Unpack(native.data(), static_cast<int>(out_bytes), &in_position, native_user.data() + base_at, incount,

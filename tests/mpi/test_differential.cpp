@@ -19,27 +19,14 @@
 #include "backend/cpu/reference_pack.hpp"
 #include "mpi/type_builder.hpp"
 #include "random_types.hpp"
+#include "test_env.hpp"
 #include "types/canonicalize.hpp"
 #include "types/decode.hpp"
 
 namespace {
 
-std::uint64_t env_or(const char* name, std::uint64_t fallback) {
-  const char* value = std::getenv(name);
-  return value != nullptr && *value != '\0' ? std::strtoull(value, nullptr, 10) : fallback;
-}
-
-// Pseudo-random bytes, eight per step of a splitmix64 sequence (fast for multi-MiB buffers).
-void fill_pattern(std::vector<unsigned char>& bytes, std::uint64_t seed) {
-  std::uint64_t state = seed;
-  for (std::size_t i = 0; i < bytes.size(); i += 8) {
-    std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    z ^= z >> 31;
-    std::memcpy(bytes.data() + i, &z, std::min<std::size_t>(8, bytes.size() - i));
-  }
-}
+using strider::test::env_or;
+using strider::test::fill_pattern;
 
 struct Tally {
   std::uint64_t cases = 0;
