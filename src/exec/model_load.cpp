@@ -18,6 +18,7 @@
 #include <utility>
 
 #include "core/log.hpp"
+#include "mpi/calls.hpp"
 
 namespace strider::exec {
 namespace {
@@ -122,10 +123,7 @@ std::string cpu_model() {
 
 std::string mpi_library_version() {
   // Callable before MPI_Init and after MPI_Finalize (MPI-3.0 8.1.1); not intercepted.
-  char text[MPI_MAX_LIBRARY_VERSION_STRING] = {};
-  int length = 0;
-  if (PMPI_Get_library_version(text, &length) != MPI_SUCCESS) return {};
-  std::string version(text, static_cast<std::size_t>(std::max(length, 0)));
+  const std::string version = mpi::library_version();
   const auto end = version.find_first_of("\r\n");
   return trim(version.substr(0, end));
 }

@@ -664,9 +664,7 @@ int request_get_status(MPI_Request request, int* flag, MPI_Status* status) {
   // says the operation is done; the later Wait/Test only releases.
   if (rc == MPI_SUCCESS && *flag != 0 && p->kind == Pending::Kind::recv && p->active && !p->unpacked) {
     int bytes = 0;
-    int cancelled = 0;
-    PMPI_Test_cancelled(slot.get(), &cancelled);
-    if (cancelled == 0 && next().Get_count(slot.get(), MPI_BYTE, &bytes) == MPI_SUCCESS && bytes > 0)
+    if (!mpi::test_cancelled(*slot.get()) && next().Get_count(slot.get(), MPI_BYTE, &bytes) == MPI_SUCCESS && bytes > 0)
       deliver_received(*p, posted_bytes(*p, bytes));
     p->unpacked = true;
   }

@@ -7,6 +7,7 @@
 
 #include "backend/cpu/pack_cpu.hpp"
 #include "backend/cpu/reference_pack.hpp"
+#include "mpi/calls.hpp"
 #include "mpi/next.hpp"
 
 namespace strider::exec {
@@ -61,10 +62,8 @@ namespace {
 // Runs the deferred work of `p` for a completed request.
 void finish(Pending& p, const MPI_Status& status) {
   if (p.kind == Pending::Kind::recv && !p.unpacked) {
-    int cancelled = 0;
-    PMPI_Test_cancelled(&status, &cancelled);
     int bytes = 0;
-    if (cancelled == 0 && mpi::next().Get_count(&status, MPI_BYTE, &bytes) == MPI_SUCCESS && bytes > 0)
+    if (!mpi::test_cancelled(status) && mpi::next().Get_count(&status, MPI_BYTE, &bytes) == MPI_SUCCESS && bytes > 0)
       deliver_received(p, posted_bytes(p, bytes));
   }
   p.unpacked = false;

@@ -1,5 +1,7 @@
 #include "mpi/calls.hpp"
 
+#include <mutex>
+
 #include <dlfcn.h>
 
 #include "mpi/next.hpp"
@@ -75,6 +77,88 @@ bool cuda_aware() {
     return reinterpret_cast<Query>(symbol)() != 0;
   }();
   return value;
+}
+
+bool test_cancelled(const MPI_Status& status) {
+  int cancelled = 0;
+  PMPI_Test_cancelled(&status, &cancelled);
+  return cancelled != 0;
+}
+
+std::string library_version() {
+  char text[MPI_MAX_LIBRARY_VERSION_STRING] = {};
+  int length = 0;
+  if (PMPI_Get_library_version(text, &length) != MPI_SUCCESS || length < 0) return {};
+  return std::string(text, static_cast<std::size_t>(length));
+}
+
+bool topology_neighbours(MPI_Comm comm, Neighbours& out) {
+  int topology = MPI_UNDEFINED;
+  if (PMPI_Topo_test(comm, &topology) != MPI_SUCCESS) return false;
+  out.cartesian = topology == MPI_CART;
+  if (topology == MPI_CART) {
+    int ndims = 0;
+    PMPI_Cartdim_get(comm, &ndims);
+    for (int d = 0; d < ndims; ++d) {
+      int minus = MPI_PROC_NULL, plus = MPI_PROC_NULL;
+      PMPI_Cart_shift(comm, d, 1, &minus, &plus);
+      out.sources.push_back(minus);
+      out.sources.push_back(plus);
+    }
+    out.destinations = out.sources;
+    return true;
+  }
+  if (topology == MPI_GRAPH) {
+    int rank = 0, count = 0;
+    PMPI_Comm_rank(comm, &rank);
+    PMPI_Graph_neighbors_count(comm, rank, &count);
+    out.sources.resize(static_cast<std::size_t>(count));
+    PMPI_Graph_neighbors(comm, rank, count, out.sources.data());
+    out.destinations = out.sources;
+    return true;
+  }
+  if (topology == MPI_DIST_GRAPH) {
+    int indegree = 0, outdegree = 0, weighted = 0;
+    PMPI_Dist_graph_neighbors_count(comm, &indegree, &outdegree, &weighted);
+    out.sources.resize(static_cast<std::size_t>(indegree));
+    out.destinations.resize(static_cast<std::size_t>(outdegree));
+    std::vector<int> source_weights(out.sources.size() + 1), destination_weights(out.destinations.size() + 1);
+    PMPI_Dist_graph_neighbors(comm, indegree, out.sources.data(), source_weights.data(), outdegree,
+                              out.destinations.data(), destination_weights.data());
+    return true;
+  }
+  return false;
+}
+
+namespace {
+int g_duplicate_keyval = MPI_KEYVAL_INVALID;
+std::once_flag g_keyval_once;
+
+int free_duplicate(MPI_Comm, int, void* value, void*) {
+  auto* duplicate = static_cast<MPI_Comm*>(value);
+  PMPI_Comm_free(duplicate);
+  delete duplicate;
+  return MPI_SUCCESS;
+}
+}  // namespace
+
+MPI_Comm private_duplicate(MPI_Comm comm) {
+  std::call_once(g_keyval_once, [] {
+    PMPI_Comm_create_keyval(MPI_COMM_NULL_COPY_FN, free_duplicate, &g_duplicate_keyval, nullptr);
+  });
+  if (g_duplicate_keyval == MPI_KEYVAL_INVALID) return MPI_COMM_NULL;
+  void* value = nullptr;
+  int found = 0;
+  if (PMPI_Comm_get_attr(comm, g_duplicate_keyval, &value, &found) != MPI_SUCCESS) return MPI_COMM_NULL;
+  if (found != 0) return *static_cast<MPI_Comm*>(value);
+  auto* duplicate = new MPI_Comm(MPI_COMM_NULL);
+  if (PMPI_Comm_dup(comm, duplicate) != MPI_SUCCESS ||
+      PMPI_Comm_set_attr(comm, g_duplicate_keyval, duplicate) != MPI_SUCCESS) {
+    if (*duplicate != MPI_COMM_NULL) PMPI_Comm_free(duplicate);
+    delete duplicate;
+    return MPI_COMM_NULL;
+  }
+  return *duplicate;
 }
 
 }  // namespace strider::mpi

@@ -50,4 +50,25 @@ int pack_size(int incount, MPI_Datatype type, MPI_Comm comm, int* size);
 // after the first call.
 bool cuda_aware();
 
+// MPI_Test_cancelled on a completed request's status.
+bool test_cancelled(const MPI_Status& status);
+
+// MPI_Get_library_version's text (callable before MPI_Init and after MPI_Finalize).
+std::string library_version();
+
+// The neighbours of a communicator with a process topology, in the order the MPI standard
+// gives them to neighbourhood collectives: Cartesian, per dimension the -1 then the +1
+// neighbour (MPI_PROC_NULL included); graph, MPI_Graph_neighbors; distributed graph, the
+// sources and destinations lists. False without a topology (or for an invalid communicator).
+struct Neighbours {
+  std::vector<int> sources;
+  std::vector<int> destinations;
+  bool cartesian = false;
+};
+bool topology_neighbours(MPI_Comm comm, Neighbours& out);
+
+// A private duplicate of `comm` for Strider's own traffic on it, created (collectively) on
+// first use, kept as an attribute of `comm` and freed with it; MPI_COMM_NULL on failure.
+MPI_Comm private_duplicate(MPI_Comm comm);
+
 }  // namespace strider::mpi
