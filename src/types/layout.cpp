@@ -15,20 +15,6 @@ void hash_combine(std::size_t& seed, std::int64_t value) {
   seed ^= std::hash<std::int64_t>{}(value) + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2);
 }
 
-// Drops count-1 dimensions and merges dimension i+1 into i when its stride is exactly the
-// span of i: both keep the enumeration order, so the packed bytes are unchanged.
-void merge_dims(std::vector<Dim>& dims) {
-  std::erase_if(dims, [](const Dim& d) { return d.count == 1; });
-  for (std::size_t i = 0; i + 1 < dims.size();) {
-    if (dims[i + 1].stride == dims[i].count * dims[i].stride) {
-      dims[i].count *= dims[i + 1].count;
-      dims.erase(dims.begin() + static_cast<std::ptrdiff_t>(i) + 1);
-    } else {
-      ++i;
-    }
-  }
-}
-
 bool is_empty(const Piece& p) { return p.bytes == 0 || p.blocks() == 0; }
 
 // Tries to append `next` to `last` so that packing `last` then `next` equals packing the
@@ -71,6 +57,20 @@ nlohmann::json dims_json(const std::vector<Dim>& dims) {
 }
 
 }  // namespace
+
+// Drops count-1 dimensions and merges dimension i+1 into i when its stride is exactly the
+// span of i: both keep the enumeration order, so the packed bytes are unchanged.
+void merge_dims(std::vector<Dim>& dims) {
+  std::erase_if(dims, [](const Dim& d) { return d.count == 1; });
+  for (std::size_t i = 0; i + 1 < dims.size();) {
+    if (dims[i + 1].stride == dims[i].count * dims[i].stride) {
+      dims[i].count *= dims[i + 1].count;
+      dims.erase(dims.begin() + static_cast<std::ptrdiff_t>(i) + 1);
+    } else {
+      ++i;
+    }
+  }
+}
 
 std::int64_t Piece::blocks() const {
   std::int64_t n = 1;

@@ -68,6 +68,9 @@ Layout repeat(const Layout& layout, std::int64_t count);
 // strides compose, merges adjacent pieces and detects regular runs of equal pieces.
 void normalize(Layout& layout);
 void normalize(Piece& piece);
+// The dimension part of normalize: drops count-1 dimensions and merges dimension i+1 into i
+// when its stride is exactly the span of i (the enumeration order, hence the bytes, stay).
+void merge_dims(std::vector<Dim>& dims);
 
 std::string to_string(const Layout& layout);
 void to_json(nlohmann::json& out, const Layout& layout);

@@ -9,6 +9,7 @@ namespace strider::backend::cuda {
 namespace {
 
 using types::Dim;
+using types::merge_dims;
 
 struct WorkPiece {
   std::int64_t offset = 0;
@@ -24,20 +25,6 @@ struct Work {
   std::vector<Dim> reps;
   bool empty = true;
 };
-
-// Order-preserving: drop count-1 dims, merge dim i+1 into i when its stride is the span of
-// i. Merging keeps the enumeration order, so the packed bytes are unchanged.
-void merge_dims(std::vector<Dim>& dims) {
-  std::erase_if(dims, [](const Dim& d) { return d.count == 1; });
-  for (std::size_t i = 0; i + 1 < dims.size();) {
-    if (dims[i + 1].stride == dims[i].count * dims[i].stride) {
-      dims[i].count *= dims[i + 1].count;
-      dims.erase(dims.begin() + static_cast<std::ptrdiff_t>(i) + 1);
-    } else {
-      ++i;
-    }
-  }
-}
 
 // Folds leading dims whose stride equals the contiguous run into the block.
 void simplify(WorkPiece& p) {
