@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "core/counters.hpp"
+#include "exec/forward.hpp"
 #include "exec/runtime.hpp"
 #include "mpi/next.hpp"
 
@@ -14,6 +15,15 @@ namespace strider::interpose {
 // The function pointer type of a member of mpi::Next, i.e. decltype(&::PMPI_X).
 template <auto Slot>
 using SlotType = std::remove_cvref_t<decltype(std::declval<const mpi::Next&>().*Slot)>;
+
+// Strider's implementation of a call, inside the reentrancy guard. Out of line, so that the
+// stubs' forwarding paths end in tail calls and need no stack frame of their own.
+template <auto Exec, class... Args>
+[[gnu::noinline]] int run(Args... args) {
+  const exec::ReentryGuard guard;
+  exec::ensure_started();
+  return Exec(args...);
+}
 
 // Stub is the exported MPI_X itself, Slot its entry in mpi::Next, Exec its implementation.
 // The checks make a stub that names the wrong slot or an exec function with another
@@ -26,9 +36,29 @@ int guarded(core::Call call, Args... args) {
                 "the exec implementation must have the MPI signature");
   core::counters().count_call(call);
   if (exec::ReentryGuard::inside() || !exec::enabled()) return (mpi::next().*Slot)(args...);
-  const exec::ReentryGuard guard;
-  exec::ensure_started();
-  return Exec(args...);
+  return run<Exec>(args...);
+}
+
+template <core::Call C, auto Stub, auto Slot, auto Exec, class... Args>
+[[gnu::noinline]] int guarded_out_of_line(Args... args) {
+  return guarded<Stub, Slot, Exec>(C, args...);
+}
+
+// The send and receive stubs (buffer, count and datatype first): a message the forwarded-call
+// fast path recognises (exec/forward.hpp) goes to the next MPI straight away, counted as a
+// native transfer; everything else takes guarded() as above. Forwarding is also what
+// guarded() would do when re-entered or disabled, so the order of the tests does not matter.
+// Both ends are tail calls with the stub's own arguments: the fast path needs no stack frame.
+template <core::Call C, auto Stub, auto Slot, auto Exec, class Buf, class... Rest>
+int guarded_p2p(Buf* buf, int count, MPI_Datatype type, Rest... rest) {
+  if (exec::forward_first(buf, count, type)) {
+    core::Counters* counters = core::counters_if_made();
+    // The memo that forward_first() matched was written by this thread after it resolved
+    // the next-MPI table, so the table is ready without checking.
+    if (counters != nullptr && counters->try_count_forwarded(C))
+      return (mpi::detail::g_table.*Slot)(buf, count, type, rest...);
+  }
+  return guarded_out_of_line<C, Stub, Slot, Exec>(buf, count, type, rest...);
 }
 
 }  // namespace strider::interpose

@@ -14,6 +14,7 @@
 namespace {
 using strider::core::Call;
 using strider::interpose::guarded;
+using strider::interpose::guarded_p2p;
 using strider::mpi::Next;
 namespace exec = strider::exec;
 }  // namespace
@@ -72,51 +73,51 @@ extern "C" {
 
 [[gnu::visibility("default")]] int MPI_Send(const void* buf, int count, MPI_Datatype type,
                                             int dest, int tag, MPI_Comm comm) {
-  return guarded<&::MPI_Send, &Next::Send, exec::send>(Call::Send, buf, count, type, dest, tag,
+  return guarded_p2p<Call::Send, &::MPI_Send, &Next::Send, exec::send>(buf, count, type, dest, tag,
                                                        comm);
 }
 
 [[gnu::visibility("default")]] int MPI_Ssend(const void* buf, int count, MPI_Datatype type,
                                              int dest, int tag, MPI_Comm comm) {
-  return guarded<&::MPI_Ssend, &Next::Ssend, exec::ssend>(Call::Ssend, buf, count, type, dest,
+  return guarded_p2p<Call::Ssend, &::MPI_Ssend, &Next::Ssend, exec::ssend>(buf, count, type, dest,
                                                           tag, comm);
 }
 
 [[gnu::visibility("default")]] int MPI_Bsend(const void* buf, int count, MPI_Datatype type,
                                              int dest, int tag, MPI_Comm comm) {
-  return guarded<&::MPI_Bsend, &Next::Bsend, exec::bsend>(Call::Bsend, buf, count, type, dest,
+  return guarded_p2p<Call::Bsend, &::MPI_Bsend, &Next::Bsend, exec::bsend>(buf, count, type, dest,
                                                           tag, comm);
 }
 
 [[gnu::visibility("default")]] int MPI_Rsend(const void* buf, int count, MPI_Datatype type,
                                              int dest, int tag, MPI_Comm comm) {
-  return guarded<&::MPI_Rsend, &Next::Rsend, exec::rsend>(Call::Rsend, buf, count, type, dest,
+  return guarded_p2p<Call::Rsend, &::MPI_Rsend, &Next::Rsend, exec::rsend>(buf, count, type, dest,
                                                           tag, comm);
 }
 
 [[gnu::visibility("default")]] int MPI_Recv(void* buf, int count, MPI_Datatype type, int source,
                                             int tag, MPI_Comm comm, MPI_Status* status) {
-  return guarded<&::MPI_Recv, &Next::Recv, exec::recv>(Call::Recv, buf, count, type, source,
+  return guarded_p2p<Call::Recv, &::MPI_Recv, &Next::Recv, exec::recv>(buf, count, type, source,
                                                        tag, comm, status);
 }
 
 [[gnu::visibility("default")]] int MPI_Isend(const void* buf, int count, MPI_Datatype type,
                                              int dest, int tag, MPI_Comm comm,
                                              MPI_Request* request) {
-  return guarded<&::MPI_Isend, &Next::Isend, exec::isend>(Call::Isend, buf, count, type, dest,
+  return guarded_p2p<Call::Isend, &::MPI_Isend, &Next::Isend, exec::isend>(buf, count, type, dest,
                                                           tag, comm, request);
 }
 
 [[gnu::visibility("default")]] int MPI_Issend(const void* buf, int count, MPI_Datatype type,
                                               int dest, int tag, MPI_Comm comm,
                                               MPI_Request* request) {
-  return guarded<&::MPI_Issend, &Next::Issend, exec::issend>(Call::Issend, buf, count, type,
+  return guarded_p2p<Call::Issend, &::MPI_Issend, &Next::Issend, exec::issend>(buf, count, type,
                                                              dest, tag, comm, request);
 }
 
 [[gnu::visibility("default")]] int MPI_Irecv(void* buf, int count, MPI_Datatype type, int source,
                                              int tag, MPI_Comm comm, MPI_Request* request) {
-  return guarded<&::MPI_Irecv, &Next::Irecv, exec::irecv>(Call::Irecv, buf, count, type, source,
+  return guarded_p2p<Call::Irecv, &::MPI_Irecv, &Next::Irecv, exec::irecv>(buf, count, type, source,
                                                           tag, comm, request);
 }
 

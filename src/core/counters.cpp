@@ -31,27 +31,39 @@ struct Counters::Registry {
   std::vector<std::unique_ptr<Shard>> shards;
 };
 
+Counters& detail::make_counters() {
+  static Counters* const instance = [] {
+    auto* made = new Counters;
+    g_counters.store(made, std::memory_order_release);
+    return made;
+  }();
+  return *instance;
+}
+
 Counters::Counters() : registry_(new Registry) {}
 Counters::~Counters() { delete registry_; }
 
-Counters::Shard& Counters::shard() {
-  // One shard per (thread, Counters object); the process has one Counters in practice.
-  thread_local const Counters* owner = nullptr;
-  thread_local Shard* mine = nullptr;
-  if (owner != this || mine == nullptr) {
-    auto fresh = std::make_unique<Shard>();
-    mine = fresh.get();
-    owner = this;
-    std::lock_guard lock(registry_->mutex);
-    registry_->shards.push_back(std::move(fresh));
-  }
-  return *mine;
+Counters::Shard& Counters::new_shard() {
+  // One shard per thread for the process's Counters; a thread that counts into a second
+  // Counters object (tests) takes a fresh shard there, and a fresh one again when it returns.
+  auto fresh = std::make_unique<Shard>();
+  t_shard_ = fresh.get();
+  t_owner_ = this;
+  std::lock_guard lock(registry_->mutex);
+  registry_->shards.push_back(std::move(fresh));
+  return *t_shard_;
 }
 
 std::uint64_t Counters::sum(std::size_t slot) const {
   std::lock_guard lock(registry_->mutex);
   std::uint64_t total = 0;
   for (const auto& s : registry_->shards) total += s->slots[slot].load(std::memory_order_relaxed);
+  return total;
+}
+
+std::uint64_t Counters::forwarded() const {
+  std::uint64_t total = 0;
+  for (std::size_t i = 0; i < kCallCount; ++i) total += sum(kForwardedBase + i);
   return total;
 }
 
@@ -67,9 +79,9 @@ std::string Counters::report(std::string_view prefix) const {
     out += std::to_string(value);
     out += '\n';
   };
-  for (std::size_t i = 0; i < kCallCount; ++i) line("calls", kCallNames[i], sum(i));
+  for (std::size_t i = 0; i < kCallCount; ++i) line("calls", kCallNames[i], calls(static_cast<Call>(i)));
   for (std::size_t i = 0; i < kMethodCount; ++i) {
-    line("method-calls", kMethodNames[i], sum(kMethodCallsBase + i));
+    line("method-calls", kMethodNames[i], method_calls(static_cast<Method>(i)));
     line("method-bytes", kMethodNames[i], sum(kMethodBytesBase + i));
   }
   for (std::size_t i = 0; i < kFallbackCount; ++i) line("fallbacks", kFallbackNames[i], sum(kFallbackBase + i));
@@ -80,11 +92,6 @@ void Counters::reset() {
   std::lock_guard lock(registry_->mutex);
   for (auto& s : registry_->shards)
     for (auto& slot : s->slots) slot.store(0, std::memory_order_relaxed);
-}
-
-Counters& counters() {
-  static Counters* instance = new Counters;  // never destroyed: threads may count during exit
-  return *instance;
 }
 
 }  // namespace strider::core

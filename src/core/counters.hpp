@@ -48,9 +48,20 @@ class Counters {
     if (bytes != 0) bump(kMethodBytesBase + index(method), bytes);
   }
   void count_fallback(Fallback reason) { bump(kFallbackBase + index(reason), 1); }
+  // An intercepted call forwarded unchanged by the fast path: counts the call and a native
+  // transfer when this thread's shard exists, else returns false (nothing counted) so the
+  // caller takes its ordinary path. Calls nothing, so a stub using it needs no stack frame.
+  bool try_count_forwarded(Call call) {
+    Shard* mine = t_shard_;
+    if (mine == nullptr || t_owner_ != this) return false;
+    increment(mine->slots[kForwardedBase + index(call)], 1);  // one slot: call and native
+    return true;
+  }
 
-  std::uint64_t calls(Call call) const { return sum(index(call)); }
-  std::uint64_t method_calls(Method method) const { return sum(kMethodCallsBase + index(method)); }
+  std::uint64_t calls(Call call) const { return sum(index(call)) + sum(kForwardedBase + index(call)); }
+  std::uint64_t method_calls(Method method) const {
+    return sum(kMethodCallsBase + index(method)) + (method == Method::native ? forwarded() : 0);
+  }
   std::uint64_t method_bytes(Method method) const { return sum(kMethodBytesBase + index(method)); }
   std::uint64_t fallbacks(Fallback reason) const { return sum(kFallbackBase + index(reason)); }
 
@@ -61,7 +72,9 @@ class Counters {
   static constexpr std::size_t kMethodCallsBase = kCallCount;
   static constexpr std::size_t kMethodBytesBase = kMethodCallsBase + kMethodCount;
   static constexpr std::size_t kFallbackBase = kMethodBytesBase + kMethodCount;
-  static constexpr std::size_t kSlots = kFallbackBase + kFallbackCount;
+  // Calls the fast path forwarded, per call: each is also a native transfer.
+  static constexpr std::size_t kForwardedBase = kFallbackBase + kFallbackCount;
+  static constexpr std::size_t kSlots = kForwardedBase + kCallCount;
 
   struct Shard {
     std::array<std::atomic<std::uint64_t>, kSlots> slots{};
@@ -70,19 +83,40 @@ class Counters {
  private:
   template <class E>
   static constexpr std::size_t index(E e) { return static_cast<std::size_t>(e); }
-  void bump(std::size_t slot, std::uint64_t n) {
-    // Only the owning thread writes its shard: a relaxed load and store, no locked RMW.
-    std::atomic<std::uint64_t>& value = shard().slots[slot];
+  // Only the owning thread writes its shard: a relaxed load and store, no locked RMW.
+  static void increment(std::atomic<std::uint64_t>& value, std::uint64_t n) {
     value.store(value.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   }
-  Shard& shard();
+  void bump(std::size_t slot, std::uint64_t n) { increment(shard().slots[slot], n); }
+  // The calling thread's shard: two thread-local loads once it exists.
+  Shard& shard() {
+    if (t_owner_ == this && t_shard_ != nullptr) [[likely]]
+      return *t_shard_;
+    return new_shard();
+  }
+  Shard& new_shard();
+  static inline thread_local const Counters* t_owner_ = nullptr;
+  static inline thread_local Shard* t_shard_ = nullptr;
   std::uint64_t sum(std::size_t slot) const;
+  std::uint64_t forwarded() const;
 
   struct Registry;
   Registry* registry_;
 };
 
-// The process-wide counters.
-Counters& counters();
+namespace detail {
+inline constinit std::atomic<Counters*> g_counters{nullptr};
+Counters& make_counters();
+}  // namespace detail
+
+// The process-wide counters once they exist, else null (no call, no allocation).
+inline Counters* counters_if_made() { return detail::g_counters.load(std::memory_order_acquire); }
+
+// The process-wide counters (never destroyed: threads may count during exit).
+inline Counters& counters() {
+  if (Counters* existing = detail::g_counters.load(std::memory_order_acquire)) [[likely]]
+    return *existing;
+  return detail::make_counters();
+}
 
 }  // namespace strider::core

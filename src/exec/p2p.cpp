@@ -12,6 +12,7 @@
 #include "core/counters.hpp"
 #include "core/log.hpp"
 #include "exec/device.hpp"
+#include "exec/forward.hpp"
 #include "exec/model_load.hpp"
 #include "exec/layout_lookup.hpp"
 #include "exec/requests.hpp"
@@ -52,13 +53,24 @@ struct Route {
 // invalid arguments included, goes to the underlying MPI as called, so its error classes
 // and error handlers apply unchanged. Device methods are routed only for callers that run
 // them (`device_ok`); for the others a device buffer goes to the underlying MPI, counted.
-bool route(const void* buf, int count, MPI_Datatype type, int peer, Route& out, bool device_ok = false) {
-  progress_detached(false);
+// The long way; route() below first tries the forwarded-call fast path (exec/forward.hpp).
+[[gnu::noinline]] bool route_slow(const void* buf, int count, MPI_Datatype type, int peer, Route& out,
+                                  bool device_ok) {
   if (count <= 0 || buf == nullptr || type == MPI_DATATYPE_NULL || peer == MPI_PROC_NULL) return false;
+  const std::uint64_t generation = types::TypeCache::generation();
   const auto& layout = layout_of(type);
   const memory::PointerInfo info = memory::query(buf);
   if (!layout) {
     if (info.kind == memory::Kind::device) core::counters().count_fallback(core::Fallback::unsupported_type);
+    return false;
+  }
+  // The forwarded case (a contiguous host message) decided before anything else is looked up.
+  if (info.kind == memory::Kind::host && plan::one_run(*layout, count) &&
+      core::config().method != core::MethodChoice::host_pack) {
+    if (plan::one_run(*layout, 1)) {
+      static_cast<void>(next());  // the fast path then uses the table without checking it
+      remember_forward(type, generation, plan::one_run(*layout, 2));
+    }
     return false;
   }
   plan::Request request;
@@ -90,6 +102,12 @@ bool route(const void* buf, int count, MPI_Datatype type, int peer, Route& out, 
   out.method = choice.method;
   out.device = info.device;
   return true;
+}
+
+inline bool route(const void* buf, int count, MPI_Datatype type, int peer, Route& out, bool device_ok = false) {
+  progress_detached(false);
+  if (forward_native(buf, count, type)) return false;
+  return route_slow(buf, count, type, peer, out, device_ok);
 }
 
 bool is_device(const void* buf) { return buf != nullptr && memory::classify(buf) == memory::Kind::device; }

@@ -11,6 +11,11 @@
 #include "mpi/next.hpp"
 
 namespace strider::exec {
+
+namespace detail {
+std::atomic<std::int64_t> g_detached{0};
+}  // namespace detail
+using detail::g_detached;
 namespace {
 
 struct Table {
@@ -46,7 +51,6 @@ Table& table() {
 }
 
 std::atomic<std::int64_t> g_tracked{0};
-std::atomic<std::int64_t> g_detached{0};
 
 }  // namespace
 
@@ -155,8 +159,7 @@ void detach(MPI_Request request, std::uint64_t id) {
   g_detached.fetch_add(1, std::memory_order_relaxed);
 }
 
-void progress_detached(bool wait) {
-  if (g_detached.load(std::memory_order_relaxed) == 0) return;
+void detail::progress_detached_slow(bool wait) {
   Table& t = table();
   std::vector<std::pair<MPI_Request, std::uint64_t>> handles;
   {

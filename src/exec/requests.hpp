@@ -63,9 +63,18 @@ void forget(MPI_Request request, std::uint64_t id);
 // MPI_Request_free of a tracked request that is still active: the application lets go of the
 // handle, Strider keeps it and finishes the work when the underlying request completes.
 void detach(MPI_Request request, std::uint64_t id);
+namespace detail {
+extern std::atomic<std::int64_t> g_detached;
+void progress_detached_slow(bool wait);
+}  // namespace detail
+
 // Completes what detached requests have finished (called from every intercepted call while
-// any are pending); with `wait`, waits for all of them (MPI_Finalize).
-void progress_detached(bool wait);
+// any are pending); with `wait`, waits for all of them (MPI_Finalize). One relaxed load when
+// none is pending.
+inline void progress_detached(bool wait) {
+  if (detail::g_detached.load(std::memory_order_relaxed) != 0) [[unlikely]]
+    detail::progress_detached_slow(wait);
+}
 
 // The bytes of a completed receive to unpack: `received` (the status's count, which for a
 // truncated receive is the whole message) capped at what the receive posted.

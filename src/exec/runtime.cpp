@@ -39,6 +39,7 @@ void start_strider() {
     // Every rank reads the model itself (no collective here: see exec/model_load.hpp).
     load_model(g_rank);
     g_state.store(State::running, std::memory_order_release);
+    detail::g_settled.store(true, std::memory_order_release);
   });
 }
 
@@ -78,6 +79,7 @@ int finalize() {
   // Only the first finalize tears down; a second one is the application's error, which the
   // underlying MPI reports.
   if (g_state.compare_exchange_strong(expected, State::finished, std::memory_order_acq_rel)) {
+    detail::g_settled.store(true, std::memory_order_release);
     // Requests the application freed while active still owe their unpack.
     progress_detached(true);
     if (core::config().stats) write_stats();
@@ -90,7 +92,11 @@ int finalize() {
   return mpi::next().Finalize();
 }
 
-void ensure_started() {
+namespace detail {
+std::atomic<int> g_enabled{0};
+std::atomic<bool> g_settled{false};
+
+void start_if_initialized() {
   if (g_state.load(std::memory_order_acquire) != State::fresh) return;
   int initialized = 0;
   int finalized = 0;
@@ -99,17 +105,18 @@ void ensure_started() {
   if (initialized != 0 && finalized == 0) start_strider();
 }
 
-bool enabled() {
+bool read_enabled() {
   // Read straight from the environment rather than core::config(): this runs in every stub,
   // also before MPI_Init, and the full configuration (with its warnings) is read at start
   // once the rank is known. A malformed value leaves Strider enabled; start() warns about it.
-  static const bool value = [] {
-    const char* text = std::getenv("STRIDER_DISABLE");
-    bool disable = false;
-    if (text != nullptr && !core::parse_bool(text, disable)) disable = false;
-    return !disable;
-  }();
-  return value;
+  // Racing first readers compute the same answer.
+  const char* text = std::getenv("STRIDER_DISABLE");
+  bool disable = false;
+  if (text != nullptr && !core::parse_bool(text, disable)) disable = false;
+  g_enabled.store(disable ? -1 : 1, std::memory_order_relaxed);
+  return !disable;
 }
+
+}  // namespace detail
 
 }  // namespace strider::exec

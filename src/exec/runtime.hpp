@@ -3,7 +3,18 @@
 // succeeds, torn down right before the underlying MPI_Finalize. Nothing happens at load.
 #include <mpi.h>
 
+#include <atomic>
+
 namespace strider::exec {
+
+namespace detail {
+// 0 until first asked, then 1 (enabled) or -1 (STRIDER_DISABLE=1).
+extern std::atomic<int> g_enabled;
+bool read_enabled();
+// True once Strider started or finished (no more start attempts).
+extern std::atomic<bool> g_settled;
+void start_if_initialized();
+}  // namespace detail
 
 // MPI_Init / MPI_Init_thread / MPI_Finalize with the MPI signatures: the next MPI's call, with
 // Strider started after a successful init and stopped (stats printed under STRIDER_STATS=1,
@@ -15,10 +26,19 @@ int finalize();
 // Starts Strider if the MPI library was initialised without passing through exec::init (a
 // tool above Strider called PMPI_Init). One atomic load once started; never restarts after
 // finalize.
-void ensure_started();
+inline void ensure_started() {
+  if (!detail::g_settled.load(std::memory_order_acquire)) [[unlikely]]
+    detail::start_if_initialized();
+}
 
-// False under STRIDER_DISABLE=1: every call then goes to the next MPI untouched. Read once.
-bool enabled();
+// False under STRIDER_DISABLE=1: every call then goes to the next MPI untouched. Read once;
+// afterwards one relaxed load.
+inline bool enabled() {
+  const int state = detail::g_enabled.load(std::memory_order_relaxed);
+  if (state != 0) [[likely]]
+    return state > 0;
+  return detail::read_enabled();
+}
 
 // Marks the current thread as running inside Strider. While one is alive, intercepted calls
 // made on this thread (by the underlying MPI, or by user callbacks the MPI invokes) go straight

@@ -28,6 +28,14 @@
 #endif
 
 namespace strider::memory {
+
+namespace detail {
+constinit std::array<std::atomic<std::uintptr_t>, kHostSlots> g_host_pages{};
+}  // namespace detail
+using detail::kHostSlots;
+using detail::kPageShift;
+using detail::slot_of;
+
 namespace {
 
 // Driver ABI values (cuda.h), fixed since CUDA 4-10; checked against the header when built
@@ -54,8 +62,6 @@ static_assert(kMemoryTypeHost == CU_MEMORYTYPE_HOST && kMemoryTypeDevice == CU_M
 
 using GetAttributes = int (*)(unsigned int, int*, void**, unsigned long long);
 
-constexpr std::uintptr_t kPageShift = 12;
-constexpr std::size_t kHostSlots = 4096;
 
 struct Range {
   std::uintptr_t end;
@@ -65,8 +71,9 @@ struct Range {
 struct Cache {
   std::shared_mutex mutex;
   std::map<std::uintptr_t, Range> ranges;  // by start address
-  // Host answers: slot holds page + 1 (0 = empty). Races only cost an extra driver call.
-  std::array<std::atomic<std::uintptr_t>, kHostSlots> host_pages{};
+  // Host answers (detail::g_host_pages): slot holds page + 1 (0 = empty). Races only cost
+  // an extra driver call.
+  std::array<std::atomic<std::uintptr_t>, kHostSlots>& host_pages = detail::g_host_pages;
   std::atomic<GetAttributes> driver{nullptr};
   std::atomic<std::uint64_t> queries{0}, driver_calls{0}, host_hits{0}, range_hits{0};
 };
@@ -77,7 +84,6 @@ Cache& cache() {
   return *instance;
 }
 
-std::size_t slot_of(std::uintptr_t page) { return (page * 0x9E3779B97F4A7C15ULL >> 40) % kHostSlots; }
 
 void clear_host_pages(Cache& c, std::uintptr_t begin, std::uintptr_t end) {
   for (auto& slot : c.host_pages) {

@@ -123,11 +123,18 @@ Next resolve() {
 
 }  // namespace
 
-const Next& next() {
+namespace detail {
+Next g_table{};
+std::atomic<bool> g_resolved{false};
+
+const Next& resolve_once() {
   static std::once_flag once;
-  static Next table{};
-  std::call_once(once, [] { table = resolve(); });
-  return table;
+  std::call_once(once, [] {
+    g_table = resolve();
+    g_resolved.store(true, std::memory_order_release);
+  });
+  return g_table;
 }
+}  // namespace detail
 
 }  // namespace strider::mpi

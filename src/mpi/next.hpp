@@ -5,6 +5,8 @@
 // the MPI_* symbol (which would re-enter Strider).
 #include <mpi.h>
 
+#include <atomic>
+
 namespace strider::mpi {
 
 struct Next {
@@ -63,9 +65,20 @@ struct Next {
   decltype(&::PMPI_Abort) Abort;
 };
 
+namespace detail {
+extern Next g_table;
+extern std::atomic<bool> g_resolved;
+const Next& resolve_once();
+}  // namespace detail
+
 // The table, resolved on first use (thread-safe). Each entry is MPI_X from the objects loaded
 // after the caller (RTLD_NEXT), or PMPI_X when MPI_X is missing or is Strider's own; a symbol
 // found nowhere is a broken installation: a message naming it and dlerror(), then abort().
-const Next& next();
+// Inline: every forwarded call goes through it, so once resolved it costs one load.
+inline const Next& next() {
+  if (detail::g_resolved.load(std::memory_order_acquire)) [[likely]]
+    return detail::g_table;
+  return detail::resolve_once();
+}
 
 }  // namespace strider::mpi

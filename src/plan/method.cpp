@@ -85,12 +85,7 @@ Choice choose_p2p(const Request& request) {
       break;
     case core::MethodChoice::automatic: break;
   }
-  if (!packable) return choice;
-  const types::LayoutClass klass = layout->klass();
-  if (klass == types::LayoutClass::contiguous || klass == types::LayoutClass::empty) {
-    // One block per element: native is already a plain copy unless elements are spaced out.
-    if (request.count == 1 || layout->extent == layout->size) return choice;
-  }
+  if (!packable || one_run(*layout, request.count)) return choice;
   CachedDecision decision = decide(*layout, request.count, request.locality, request.memory, request.explain);
   choice.method = decision.method;
   if (decision.first) choice.explanation = std::move(decision.explanation);

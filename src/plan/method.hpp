@@ -49,6 +49,16 @@ struct Choice {
 // the buffer or MPI cannot use sets forced_impossible and takes the automatic choice.
 Choice choose_p2p(const Request& request);
 
+// True when `count` elements of `layout` are one contiguous run of bytes (predefined and
+// contiguous types): a host buffer then goes to the underlying MPI, which copies it as it is,
+// unless STRIDER_METHOD=host-pack forces packing. Inline: every forwarded send and receive
+// asks it first.
+inline bool one_run(const types::Layout& layout, std::int64_t count) {
+  if (!layout.outer.empty() || layout.pieces.size() > 1) return false;
+  if (!layout.pieces.empty() && !layout.pieces[0].dims.empty()) return false;
+  return count == 1 || layout.extent == layout.size;
+}
+
 // Thresholds of the built-in device rule: with a CUDA-aware MPI, `device` from
 // kDeviceMinBytes packed bytes, else one-shot; with a plain MPI, `staged` from
 // kStagedMinBytes, else one-shot.

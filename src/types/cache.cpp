@@ -86,9 +86,4 @@ void TypeCache::clear() {
   generation_.fetch_add(1, std::memory_order_acq_rel);
 }
 
-TypeCache& type_cache() {
-  static TypeCache cache;
-  return cache;
-}
-
 }  // namespace strider::types

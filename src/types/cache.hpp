@@ -25,15 +25,20 @@ class TypeCache {
   // so it may be asked about freed handles.
   bool holds(MPI_Datatype type);
   // Changes whenever an entry is added or dropped, so callers may memoise find() results.
-  std::uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
+  static std::uint64_t generation() { return generation_.load(std::memory_order_acquire); }
   void clear();
 
  private:
   struct Impl;
   Impl& impl();
-  std::atomic<std::uint64_t> generation_{0};
+  // One process-wide counter (there is one cache): a single load on the hot path.
+  static inline constinit std::atomic<std::uint64_t> generation_{0};
 };
 
-TypeCache& type_cache();
+// The process-wide cache (never destroyed: intercepted calls may run during exit).
+inline TypeCache& type_cache() {
+  static TypeCache* const cache = new TypeCache;
+  return *cache;
+}
 
 }  // namespace strider::types

@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "exec/datatype.hpp"
+#include "exec/forward.hpp"
+#include "exec/p2p.hpp"
 #include "layout_printing.hpp"
 #include "types/cache.hpp"
 
@@ -130,4 +132,31 @@ TEST_CASE("threads commit, look up and free types concurrently") {
   }
   for (auto& t : threads) t.join();
   CHECK(wrong.load() == 0);
+}
+
+TEST_CASE("the forwarded-call memo holds only until the next commit or free") {
+  using strider::exec::forward_native;
+  std::vector<double> data(64, 1.0);
+  // A send of MPI_DOUBLE to this rank decides "native" the long way and fills the memo.
+  REQUIRE(strider::exec::send(data.data(), 1, MPI_DOUBLE, 0, 7, MPI_COMM_SELF) == MPI_SUCCESS);
+  double received = 0;
+  REQUIRE(PMPI_Recv(&received, 1, MPI_DOUBLE, 0, 7, MPI_COMM_SELF, MPI_STATUS_IGNORE) == MPI_SUCCESS);
+  CHECK(received == 1.0);
+  CHECK(forward_native(data.data(), 1, MPI_DOUBLE));
+  CHECK(forward_native(data.data(), 8, MPI_DOUBLE));  // dense: any count is one run
+  CHECK_FALSE(forward_native(data.data(), 1, MPI_INT));  // another type: the long way
+  // A commit anywhere in the process (a freed handle may come back as another type) ends it.
+  MPI_Datatype t = committed_vector(2, 1, 2);
+  CHECK_FALSE(forward_native(data.data(), 1, MPI_DOUBLE));
+  REQUIRE(strider::exec::type_free(&t) == MPI_SUCCESS);
+
+  // A type with gaps between elements is one run only for count 1.
+  MPI_Datatype padded;
+  MPI_Type_create_resized(MPI_DOUBLE, 0, 16, &padded);
+  REQUIRE(strider::exec::type_commit(&padded) == MPI_SUCCESS);
+  REQUIRE(strider::exec::send(data.data(), 1, padded, 0, 8, MPI_COMM_SELF) == MPI_SUCCESS);
+  REQUIRE(PMPI_Recv(&received, 1, MPI_DOUBLE, 0, 8, MPI_COMM_SELF, MPI_STATUS_IGNORE) == MPI_SUCCESS);
+  CHECK(forward_native(data.data(), 1, padded));
+  CHECK_FALSE(forward_native(data.data(), 2, padded));
+  REQUIRE(strider::exec::type_free(&padded) == MPI_SUCCESS);
 }
