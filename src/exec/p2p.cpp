@@ -1,5 +1,6 @@
 #include "exec/p2p.hpp"
 
+#include <array>
 #include <climits>
 #include <cstdint>
 #include <memory>
@@ -49,6 +50,26 @@ struct Route {
   bool on_device() const { return method != core::Method::host_pack; }
 };
 
+}  // namespace
+
+HostRoutes& host_routes() {
+  if (detail::t_routes == nullptr) {
+    // Frees the table when the thread ends, and makes the fast path see none from then on.
+    struct Owner {
+      std::unique_ptr<HostRoutes> table = std::make_unique<HostRoutes>();
+      Owner(const Owner&) = delete;
+      Owner& operator=(const Owner&) = delete;
+      Owner() = default;
+      ~Owner() { detail::t_routes = nullptr; }
+    };
+    thread_local Owner owner;
+    detail::t_routes = owner.table.get();
+  }
+  return *detail::t_routes;
+}
+
+namespace {
+
 // True when Strider packs (buf, count, type) for a transfer with `peer`; everything else,
 // invalid arguments included, goes to the underlying MPI as called, so its error classes
 // and error handlers apply unchanged. Device methods are routed only for callers that run
@@ -58,19 +79,31 @@ struct Route {
                                   bool device_ok) {
   if (count <= 0 || buf == nullptr || type == MPI_DATATYPE_NULL || peer == MPI_PROC_NULL) return false;
   const std::uint64_t generation = types::TypeCache::generation();
+  HostRoute& memo = host_route_slot(type, count);
+  if (memo.type == type && memo.count == count && memo.generation == generation && memory::known_host(buf)) {
+    if (!memo.packed) return false;
+    out.layout = memo.layout;
+    out.bytes = memo.bytes;
+    out.method = core::Method::host_pack;
+    out.device = -1;
+    return true;
+  }
   const auto& layout = layout_of(type);
   const memory::PointerInfo info = memory::query(buf);
   if (!layout) {
     if (info.kind == memory::Kind::device) core::counters().count_fallback(core::Fallback::unsupported_type);
+    if (info.kind == memory::Kind::host) {
+      static_cast<void>(next());
+      memo = HostRoute{type, count, generation, false, nullptr, 0};
+    }
     return false;
   }
   // The forwarded case (a contiguous host message) decided before anything else is looked up.
   if (info.kind == memory::Kind::host && plan::one_run(*layout, count) &&
       core::config().method != core::MethodChoice::host_pack) {
-    if (plan::one_run(*layout, 1)) {
-      static_cast<void>(next());  // the fast path then uses the table without checking it
-      remember_forward(type, generation, plan::one_run(*layout, 2));
-    }
+    static_cast<void>(next());  // the fast path then uses the table without checking it
+    if (plan::one_run(*layout, 1)) remember_forward(type, generation, plan::one_run(*layout, 2));
+    memo = HostRoute{type, count, generation, false, nullptr, 0};
     return false;
   }
   plan::Request request;
@@ -91,12 +124,21 @@ struct Route {
     core::counters().count_fallback(core::Fallback::device_buffer);
     return false;
   }
-  if (choice.method != core::Method::host_pack && !device_method) return false;
+  const bool host = info.kind == memory::Kind::host && !choice.forced_impossible;
+  if (choice.method != core::Method::host_pack && !device_method) {
+    if (host) {
+      static_cast<void>(next());
+      memo = HostRoute{type, count, generation, false, nullptr, 0};
+    }
+    return false;
+  }
   std::int64_t bytes = 0;
   if (__builtin_mul_overflow(static_cast<std::int64_t>(count), layout->size, &bytes) || bytes > INT_MAX) {
     core::counters().count_fallback(core::Fallback::unsupported_type);
     return false;
   }
+  if (host && choice.method == core::Method::host_pack)
+    memo = HostRoute{type, count, generation, true, layout, static_cast<int>(bytes)};
   out.layout = layout;
   out.bytes = static_cast<int>(bytes);
   out.method = choice.method;
@@ -253,6 +295,11 @@ class Statuses {
   std::vector<MPI_Status> local_;
 };
 
+bool completed_ok(int rc, const MPI_Status& status) {
+  if (rc == MPI_SUCCESS) return true;
+  return rc == MPI_ERR_IN_STATUS && (status.MPI_ERROR == MPI_SUCCESS || status.MPI_ERROR == MPI_ERR_TRUNCATE);
+}
+
 // The handles before a completion call (which resets completed ones to MPI_REQUEST_NULL) and
 // the claimed entry of each (0: untracked); empty when none is tracked, so untracked arrays
 // pay nothing more. Every claimed entry must end in complete() or unclaim() (see
@@ -265,26 +312,27 @@ struct Snapshot {
     exec::complete(handles[i], ids[i], status);
     ids[i] = 0;
   }
-  // Returns the claims of the requests that did not complete.
-  ~Snapshot() {
-    for (std::size_t i = 0; i < ids.size(); ++i) unclaim(handles[i], ids[i]);
+  // Completes every request i with done[i], the table locked once (Waitall, Testall).
+  // The completion call returned `rc` with these statuses; done: completed_ok per request.
+  void complete_all(int rc, const MPI_Status statuses[]) {
+    const std::unique_ptr<bool[]> done(new bool[ids.size()]);
+    for (std::size_t i = 0; i < ids.size(); ++i) done[i] = completed_ok(rc, statuses[i]);
+    exec::complete_many(ids.size(), handles.data(), ids.data(), done.get(), statuses);
+    for (std::size_t i = 0; i < ids.size(); ++i)
+      if (done[i]) ids[i] = 0;
   }
+  // Returns the claims of the requests that did not complete.
+  ~Snapshot() { unclaim_many(ids.size(), handles.data(), ids.data()); }
 };
 
 void tracked_snapshot(int count, const MPI_Request requests[], Snapshot& out) {
   if (!requests_tracked() || count <= 0 || requests == nullptr) return;
   std::vector<std::uint64_t> ids(static_cast<std::size_t>(count), 0);
-  bool any = false;
-  for (int i = 0; i < count; ++i) any |= (ids[static_cast<std::size_t>(i)] = claim(requests[i])) != 0;
-  if (!any) return;
+  if (!claim_many(count, requests, ids.data())) return;
   out.handles.assign(requests, requests + count);
   out.ids = std::move(ids);
 }
 
-bool completed_ok(int rc, const MPI_Status& status) {
-  if (rc == MPI_SUCCESS) return true;
-  return rc == MPI_ERR_IN_STATUS && (status.MPI_ERROR == MPI_SUCCESS || status.MPI_ERROR == MPI_ERR_TRUNCATE);
-}
 
 }  // namespace
 
@@ -572,8 +620,7 @@ int waitall(int count, MPI_Request requests[], MPI_Status statuses[]) {
   if (before.empty()) return next().Waitall(count, requests, statuses);
   Statuses st(count, statuses);
   const int rc = next().Waitall(count, requests, st.get());
-  for (int i = 0; i < count; ++i)
-    if (completed_ok(rc, st.get()[i])) before.complete(static_cast<std::size_t>(i), st.get()[i]);
+  before.complete_all(rc, st.get());
   return rc;
 }
 
@@ -620,9 +667,7 @@ int testall(int count, MPI_Request requests[], int* flag, MPI_Status statuses[])
   if (before.empty()) return next().Testall(count, requests, flag, statuses);
   Statuses st(count, statuses);
   const int rc = next().Testall(count, requests, flag, st.get());
-  if (*flag != 0)
-    for (int i = 0; i < count; ++i)
-      if (completed_ok(rc, st.get()[i])) before.complete(static_cast<std::size_t>(i), st.get()[i]);
+  if (*flag != 0) before.complete_all(rc, st.get());
   return rc;
 }
 

@@ -105,6 +105,36 @@ std::uint64_t claim(MPI_Request request) {
   return it->second->id;
 }
 
+bool claim_many(int count, const MPI_Request requests[], std::uint64_t ids[]) {
+  for (int i = 0; i < count; ++i) ids[i] = 0;
+  if (!requests_tracked()) return false;
+  Table& t = table();
+  bool any = false;
+  std::lock_guard lock(t.mutex);
+  for (int i = 0; i < count; ++i) {
+    if (requests[i] == MPI_REQUEST_NULL) continue;
+    auto it = find_unclaimed(t, requests[i]);
+    if (it == t.entries.end()) continue;
+    it->second->claimed = true;
+    ids[i] = it->second->id;
+    any = true;
+  }
+  return any;
+}
+
+void unclaim_many(std::size_t count, const MPI_Request requests[], const std::uint64_t ids[]) {
+  bool any = false;
+  for (std::size_t i = 0; i < count && !any; ++i) any = ids[i] != 0;
+  if (!any) return;
+  Table& t = table();
+  std::lock_guard lock(t.mutex);
+  for (std::size_t i = 0; i < count; ++i) {
+    if (ids[i] == 0) continue;
+    auto it = find_id(t, requests[i], ids[i]);
+    if (it != t.entries.end()) it->second->claimed = false;
+  }
+}
+
 void unclaim(MPI_Request request, std::uint64_t id) {
   if (id == 0) return;
   Table& t = table();
@@ -113,30 +143,60 @@ void unclaim(MPI_Request request, std::uint64_t id) {
   if (it != t.entries.end()) it->second->claimed = false;
 }
 
-void complete(MPI_Request request, std::uint64_t id, const MPI_Status& status) {
-  if (id == 0) return;
-  Table& t = table();
-  std::unique_ptr<Pending> done;
-  Pending* p = nullptr;
-  {
-    std::lock_guard lock(t.mutex);
-    auto it = find_id(t, request, id);
-    if (it == t.entries.end()) return;
-    p = it->second.get();
-    p->claimed = false;  // a persistent request stays the application's
-    if (!p->persistent) {
-      done = std::move(it->second);
-      t.entries.erase(it);
-      g_tracked.fetch_sub(1, std::memory_order_relaxed);
-    }
+namespace {
+
+// The table half of complete(), lock held: the entry, taken out of the table unless it is
+// persistent (then `owned` stays empty); null when it is gone.
+Pending* take_completed(Table& t, MPI_Request request, std::uint64_t id, std::unique_ptr<Pending>& owned) {
+  auto it = find_id(t, request, id);
+  if (it == t.entries.end()) return nullptr;
+  Pending* p = it->second.get();
+  p->claimed = false;  // a persistent request stays the application's
+  if (!p->persistent) {
+    owned = std::move(it->second);
+    t.entries.erase(it);
+    g_tracked.fetch_sub(1, std::memory_order_relaxed);
   }
+  return p;
+}
+
+// The work half, without the lock: unpack, then return the staging of a finished entry.
+void finish_completed(Pending* p, std::unique_ptr<Pending>& owned, const MPI_Status& status) {
+  if (p == nullptr) return;
   // Completing an inactive persistent request returns an empty status: nothing to do.
   if (p->persistent && !p->active) return;
   finish(*p, status);
-  if (done) {
-    release_staging(done->staging);
-    device_release(done->device);
+  if (owned) {
+    release_staging(owned->staging);
+    device_release(owned->device);
   }
+}
+
+}  // namespace
+
+void complete(MPI_Request request, std::uint64_t id, const MPI_Status& status) {
+  if (id == 0) return;
+  Table& t = table();
+  std::unique_ptr<Pending> owned;
+  Pending* p = nullptr;
+  {
+    std::lock_guard lock(t.mutex);
+    p = take_completed(t, request, id, owned);
+  }
+  finish_completed(p, owned, status);
+}
+
+void complete_many(std::size_t count, const MPI_Request requests[], const std::uint64_t ids[], const bool done[],
+                   const MPI_Status statuses[]) {
+  Table& t = table();
+  std::vector<Pending*> entries(count, nullptr);
+  std::vector<std::unique_ptr<Pending>> owned(count);
+  {
+    std::lock_guard lock(t.mutex);
+    for (std::size_t i = 0; i < count; ++i)
+      if (done[i] && ids[i] != 0) entries[i] = take_completed(t, requests[i], ids[i], owned[i]);
+  }
+  for (std::size_t i = 0; i < count; ++i) finish_completed(entries[i], owned[i], statuses[i]);
 }
 
 void forget(MPI_Request request, std::uint64_t id) {

@@ -48,13 +48,20 @@ Pending* find_pending(MPI_Request request);
 // its id, or 0 when the request is not tracked. A claimed entry is invisible to other
 // threads' claims and finds (it may belong to a handle already recycled).
 std::uint64_t claim(MPI_Request request);
+// claim() for `count` requests under one lock: ids[i] for requests[i]; true when any is tracked.
+bool claim_many(int count, const MPI_Request requests[], std::uint64_t ids[]);
 // Returns a claimed entry whose request did not complete.
 void unclaim(MPI_Request request, std::uint64_t id);
+// unclaim() for every nonzero ids[i], under one lock.
+void unclaim_many(std::size_t count, const MPI_Request requests[], const std::uint64_t ids[]);
 
 // After the underlying MPI completed `request` (its handle before the call; `id` from claim)
 // with `status`: unpacks a receive, and forgets a non-persistent request and returns its
 // staging buffer. Does nothing for id 0.
 void complete(MPI_Request request, std::uint64_t id, const MPI_Status& status);
+// complete() for every i with done[i] (ids[i] nonzero), the table locked once.
+void complete_many(std::size_t count, const MPI_Request requests[], const std::uint64_t ids[], const bool done[],
+                   const MPI_Status statuses[]);
 
 // Drops the entry `id` of `request` and returns its staging buffer (an inactive persistent
 // request being freed).

@@ -3,6 +3,7 @@
 #include <array>
 #include <bit>
 #include <cstdlib>
+#include <memory>
 #include <mutex>
 #include <vector>
 
@@ -30,12 +31,61 @@ std::size_t size_class(std::size_t bytes) {
   return static_cast<std::size_t>(std::countr_zero(rounded)) - kMinClass;
 }
 
+// Each thread keeps a few buffers of the small classes itself: halo exchanges take and give
+// back dozens of them per step, and the shared pool's lock was a visible share of a small
+// message's cost. On the heap, so thread-local storage holds one pointer; a finishing thread
+// hands its buffers to the shared pool.
+constexpr std::size_t kLocalClasses = 5;  // 4 KiB .. 64 KiB
+constexpr std::size_t kLocalDepth = 8;
+struct LocalCache {
+  std::array<std::array<void*, kLocalDepth>, kLocalClasses> free{};
+  std::array<std::size_t, kLocalClasses> used{};
+  LocalCache() = default;
+  LocalCache(const LocalCache&) = delete;
+  LocalCache& operator=(const LocalCache&) = delete;
+  ~LocalCache() {
+    for (std::size_t cls = 0; cls < kLocalClasses; ++cls) {
+      for (std::size_t i = 0; i < used[cls]; ++i) {
+        Staging s{free[cls][i], std::size_t{1} << (cls + kMinClass)};
+        release_shared(s);
+      }
+    }
+  }
+  static void release_shared(Staging& buffer);
+};
+thread_local std::unique_ptr<LocalCache> t_local;
+
+LocalCache& local() {
+  if (!t_local) t_local = std::make_unique<LocalCache>();
+  return *t_local;
+}
+
+void LocalCache::release_shared(Staging& buffer) {
+  const std::size_t cls = size_class(buffer.capacity);
+  Pool& p = pool();
+  {
+    std::lock_guard lock(p.mutex);
+    if (p.pooled_bytes + buffer.capacity <= kMaxPooledBytes) {
+      p.free[cls].push_back(buffer.data);
+      p.pooled_bytes += buffer.capacity;
+      buffer = {};
+      return;
+    }
+  }
+  std::free(buffer.data);
+  buffer = {};
+}
+
 }  // namespace
 
 Staging acquire_staging(std::size_t bytes) {
   const std::size_t cls = size_class(bytes);
   if (cls >= kClasses) return {};
   const std::size_t capacity = std::size_t{1} << (cls + kMinClass);
+  if (cls < kLocalClasses) {
+    LocalCache& mine = local();
+    if (mine.used[cls] > 0) return {mine.free[cls][--mine.used[cls]], capacity};
+  }
   Pool& p = pool();
   {
     std::lock_guard lock(p.mutex);
@@ -52,21 +102,19 @@ Staging acquire_staging(std::size_t bytes) {
 void release_staging(Staging& buffer) {
   if (!buffer) return;
   const std::size_t cls = size_class(buffer.capacity);
-  Pool& p = pool();
-  {
-    std::lock_guard lock(p.mutex);
-    if (p.pooled_bytes + buffer.capacity <= kMaxPooledBytes) {
-      p.free[cls].push_back(buffer.data);
-      p.pooled_bytes += buffer.capacity;
+  if (cls < kLocalClasses) {
+    LocalCache& mine = local();
+    if (mine.used[cls] < kLocalDepth) {
+      mine.free[cls][mine.used[cls]++] = buffer.data;
       buffer = {};
       return;
     }
   }
-  std::free(buffer.data);
-  buffer = {};
+  LocalCache::release_shared(buffer);
 }
 
 void drain_staging() {
+  t_local.reset();  // this thread's buffers first go to the shared pool
   Pool& p = pool();
   std::lock_guard lock(p.mutex);
   for (auto& list : p.free) {

@@ -32,10 +32,6 @@ Choice choose_device(const Request& request) {
                                forced != core::MethodChoice::native;
     return choice;
   }
-  // One contiguous run per message: a CUDA-aware MPI sends it as it is.
-  const types::LayoutClass klass = layout->klass();
-  const bool one_run = (klass == types::LayoutClass::contiguous || klass == types::LayoutClass::empty) &&
-                       (request.count == 1 || layout->extent == layout->size);
   switch (forced) {
     case core::MethodChoice::native:
       if (request.cuda_aware) return choice;  // a plain MPI cannot touch device memory
@@ -53,7 +49,7 @@ Choice choose_device(const Request& request) {
     case core::MethodChoice::host_pack: choice.forced_impossible = true; break;
     case core::MethodChoice::automatic: break;
   }
-  if (request.cuda_aware && one_run) {
+  if (request.cuda_aware && one_run(*layout, request.count)) {  // a CUDA-aware MPI sends it as it is
     choice.method = Method::native;
     return choice;
   }

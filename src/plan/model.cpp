@@ -234,7 +234,10 @@ json to_json(const Model& m) {
             {"driver", f.driver ? json(*f.driver) : json(nullptr)},
             {"mpi", f.mpi},
             {"nodes", f.nodes}}},
-          {"host", {{"pack", strided_json(m.host_pack)}, {"unpack", strided_json(m.host_unpack)}}},
+          {"host",
+           {{"pack", strided_json(m.host_pack)},
+            {"unpack", strided_json(m.host_unpack)},
+            {"message_seconds", m.host_message_seconds}}},
           {"device", device},
           {"p2p", p2p}};
 }
@@ -252,6 +255,9 @@ Model model_from_json(const json& j) {
   const json& host = j.at("host");
   m.host_pack = strided_from(host.at("pack"), "host.pack");
   m.host_unpack = strided_from(host.at("unpack"), "host.unpack");
+  m.host_message_seconds = host.value("message_seconds", kDefaultHostMessageSeconds);
+  if (!(m.host_message_seconds >= 0 && m.host_message_seconds < 1e-3))
+    fail("host.message_seconds is not a plausible time");
   const json& p2p = j.at("p2p");
   const auto intra = p2p.find(std::string(to_string(Locality::intra_node)));
   const auto inter = p2p.find(std::string(to_string(Locality::inter_node)));
@@ -367,7 +373,7 @@ Prediction predict(const Model& model, const types::Layout& layout, std::int64_t
   if (memory == memory::Kind::host) {
     const double pack = src.host_pack.at(p.bytes, p.average_block, p.density);
     const double unpack = src.host_unpack.at(p.bytes, p.average_block, p.density);
-    p.estimates.push_back({core::Method::host_pack, pack + transfer + unpack, true});
+    p.estimates.push_back({core::Method::host_pack, pack + transfer + unpack + src.host_message_seconds, true});
   } else if (src.device) {
     const DeviceTables& d = *src.device;
     const double launches = 2 * d.launch_seconds;

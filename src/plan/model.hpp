@@ -82,11 +82,19 @@ struct Fingerprint {
   int nodes = 1;                      // most nodes of any run merged into the file
 };
 
+// The per-message bookkeeping of a packed host message when the model file does not say
+// (files older than the field, the built-in defaults): about what strider-measure finds on a
+// current x86 core.
+inline constexpr double kDefaultHostMessageSeconds = 0.25e-6;
+
 struct Model {
   bool measured = false;  // false: the built-in defaults
   std::string source;     // the file it came from, or "built-in defaults"
   Fingerprint fingerprint;
   StridedTable host_pack, host_unpack;  // CPU pack into / unpack from contiguous staging
+  // Strider's own cost per packed host message, both ends together (staging buffers, request
+  // tracking, completion), on top of packing, transfer and unpacking.
+  double host_message_seconds = kDefaultHostMessageSeconds;
   std::optional<LocalityTables> intra, inter;
   std::optional<DeviceTables> device;
 

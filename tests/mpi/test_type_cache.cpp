@@ -159,4 +159,21 @@ TEST_CASE("the forwarded-call memo holds only until the next commit or free") {
   CHECK(forward_native(data.data(), 1, padded));
   CHECK_FALSE(forward_native(data.data(), 2, padded));
   REQUIRE(strider::exec::type_free(&padded) == MPI_SUCCESS);
+
+  // A derived type the route table decided native (here: committed behind Strider's back, so
+  // it has no Layout) is forwarded too, until the next commit.
+  MPI_Datatype hidden;
+  MPI_Type_vector(4, 1, 2, MPI_DOUBLE, &hidden);
+  REQUIRE(PMPI_Type_commit(&hidden) == MPI_SUCCESS);
+  CHECK_FALSE(forward_native(data.data(), 1, hidden));
+  REQUIRE(strider::exec::send(data.data(), 1, hidden, 0, 9, MPI_COMM_SELF) == MPI_SUCCESS);
+  std::vector<double> got(4, 0.0);
+  REQUIRE(PMPI_Recv(got.data(), 4, MPI_DOUBLE, 0, 9, MPI_COMM_SELF, MPI_STATUS_IGNORE) == MPI_SUCCESS);
+  CHECK(got == std::vector<double>(4, 1.0));
+  CHECK(forward_native(data.data(), 1, hidden));
+  CHECK_FALSE(forward_native(data.data(), 2, hidden));  // another count: decided separately
+  MPI_Datatype other = committed_vector(2, 1, 2);
+  CHECK_FALSE(forward_native(data.data(), 1, hidden));
+  REQUIRE(strider::exec::type_free(&other) == MPI_SUCCESS);
+  REQUIRE(PMPI_Type_free(&hidden) == MPI_SUCCESS);
 }

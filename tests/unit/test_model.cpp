@@ -64,6 +64,9 @@ plan::LocalityTables locality_tables(double per_block) {
   return t;
 }
 
+// Strider's own cost per packed message in the synthetic models.
+constexpr double kBookkeeping = 0.2e-6;
+
 plan::Model synthetic(double per_block_intra, std::optional<double> per_block_inter = std::nullopt) {
   plan::Model m;
   m.measured = true;
@@ -76,6 +79,7 @@ plan::Model synthetic(double per_block_intra, std::optional<double> per_block_in
       m.host_pack.curves.push_back(c);
       m.host_unpack.curves.push_back(c);
     }
+  m.host_message_seconds = kBookkeeping;
   m.intra = locality_tables(per_block_intra);
   if (per_block_inter) m.inter = locality_tables(*per_block_inter);
   return m;
@@ -192,9 +196,9 @@ TEST_CASE("predictions list native and host-pack for host memory and no device m
   CHECK(p.estimates[0].method == Method::native);
   CHECK(p.estimates[1].method == Method::host_pack);
   // 16 KiB (a measured size) in 2048 blocks: native = 1 us + 16384e-10 + 2048e-8, host-pack =
-  // pack + transfer + unpack = 1 us + 3 * 16384e-10.
+  // pack + transfer + unpack + bookkeeping = 1 us + 3 * 16384e-10 + 0.2 us.
   CHECK(p.estimates[0].seconds == Approx(1e-6 + 16384e-10 + 2048 * 1e-8));
-  CHECK(p.estimates[1].seconds == Approx(1e-6 + 3 * 16384e-10));
+  CHECK(p.estimates[1].seconds == Approx(1e-6 + 3 * 16384e-10 + kBookkeeping));
   CHECK(p.best == Method::host_pack);
   CHECK(p.average_block == Approx(8));
   const std::string text = plan::explain(p, layout, 1);
@@ -462,4 +466,25 @@ TEST_CASE("concurrent writer processes never leave a corrupt model file", "[mode
   }
   CHECK(plan::parse_model(exec::read_file(path), kHere, path).issue == plan::ModelIssue::none);
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("the per-message bookkeeping keeps small strided messages native when packing gains less", "[model]") {
+  // The MPI pays 5 ns a block. 64 B in 8 blocks: packing would save 40 ns of block costs but
+  // adds 200 ns of bookkeeping (without it, host-pack would win by 27 ns). 1 KiB in 128
+  // blocks: 640 ns of block costs, packing wins.
+  const ModelReset reset;
+  REQUIRE(install_text(text_of(synthetic(5e-9))).issue == plan::ModelIssue::none);
+  CHECK(choose(vector_layout(8, 8, 16), 1) == Method::native);
+  CHECK(choose(vector_layout(128, 8, 16), 1) == Method::host_pack);
+}
+
+TEST_CASE("the bookkeeping time round-trips through the file, and older files get the default", "[model]") {
+  plan::Model m = synthetic(1e-8);
+  m.host_message_seconds = 0.37e-6;
+  nlohmann::json j = plan::to_json(m);
+  CHECK(plan::model_from_json(j).host_message_seconds == Approx(0.37e-6));
+  j["host"].erase("message_seconds");
+  CHECK(plan::model_from_json(j).host_message_seconds == Approx(plan::kDefaultHostMessageSeconds));
+  j["host"]["message_seconds"] = -1.0;
+  CHECK_THROWS(plan::model_from_json(j));
 }
