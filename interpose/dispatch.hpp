@@ -44,21 +44,21 @@ template <core::Call C, auto Stub, auto Slot, auto Exec, class... Args>
   return guarded<Stub, Slot, Exec>(C, args...);
 }
 
-// The send and receive stubs (buffer, count and datatype first): a message the forwarded-call
+// The send and receive stubs (buffer, count, datatype and peer first): a message the forwarded-call
 // fast path recognises (exec/forward.hpp) goes to the next MPI straight away, counted as a
 // native transfer; everything else takes guarded() as above. Forwarding is also what
 // guarded() would do when re-entered or disabled, so the order of the tests does not matter.
 // Both ends are tail calls with the stub's own arguments: the fast path needs no stack frame.
 template <core::Call C, auto Stub, auto Slot, auto Exec, class Buf, class... Rest>
-int guarded_p2p(Buf* buf, int count, MPI_Datatype type, Rest... rest) {
-  if (exec::forward_first(buf, count, type)) {
+int guarded_p2p(Buf* buf, int count, MPI_Datatype type, int peer, Rest... rest) {
+  if (exec::forward_first(buf, count, type, peer)) {
     core::Counters* counters = core::counters_if_made();
-    // The memo that forward_first() matched was written by this thread after it resolved
-    // the next-MPI table, so the table is ready without checking.
-    if (counters != nullptr && counters->try_count_forwarded(C))
-      return (mpi::detail::g_table.*Slot)(buf, count, type, rest...);
+    // Checked, not resolved here: a call from the stub would cost every call a stack frame.
+    if (counters != nullptr && mpi::detail::g_resolved.load(std::memory_order_acquire) &&
+        counters->try_count_forwarded(C))
+      return (mpi::detail::g_table.*Slot)(buf, count, type, peer, rest...);
   }
-  return guarded_out_of_line<C, Stub, Slot, Exec>(buf, count, type, rest...);
+  return guarded_out_of_line<C, Stub, Slot, Exec>(buf, count, type, peer, rest...);
 }
 
 }  // namespace strider::interpose

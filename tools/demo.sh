@@ -7,7 +7,7 @@
 # every exchange. Results go to results/demo.csv and results/demo.png (gnuplot).
 #   usage, from anywhere:  bash tools/demo.sh
 # Environment: DEMO_ROUNDS (native/Strider pairs per configuration, default 3), DEMO_REPS
-# (exchanges per run, default 30), DEMO_QUICK=1 (half the configurations), STRIDER_CUDA (AUTO,
+# (exchanges per run, default 200), DEMO_QUICK=1 (half the configurations), STRIDER_CUDA (AUTO,
 # ON or OFF, default AUTO), BUILD_DIR (default build/demo), DEMO_SKIP_DEPS=1 (skip
 # tools/install-deps.sh), DEMO_SKIP_MEASURE=1 (do not run strider-measure; Strider then uses
 # its built-in policy unless a model exists).
@@ -21,7 +21,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 build=${BUILD_DIR:-build/demo}
 rounds=${DEMO_ROUNDS:-3}
-reps=${DEMO_REPS:-30}
+reps=${DEMO_REPS:-200}
 results=results
 say() { printf '== %s\n' "$*"; }
 started=$SECONDS
@@ -56,9 +56,14 @@ say "built in $((SECONDS - started)) s"
 if [ "$(id -u)" -eq 0 ]; then
   export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 fi
-# Ranks are not bound: with more ranks than cores (4 ranks here on a 2-core machine) binding
-# would stack them; --oversubscribe lets Open MPI start them and makes idle ranks yield.
-mpiexec=(mpiexec --oversubscribe --bind-to none)
+# Ranks are bound to cores (Open MPI's default) when there are enough cores: two busy-polling
+# ranks left to the scheduler measure its time slices as much as the exchange. With more ranks
+# than cores, binding would stack them: they run unbound, and --oversubscribe lets Open MPI
+# start them and makes idle ranks yield.
+cores=$(nproc 2>/dev/null || echo 2)
+mpiexec_for() {  # RANKS: the launcher for that many ranks
+  if [ "$1" -le "$cores" ]; then echo "mpiexec -n $1"; else echo "mpiexec --oversubscribe --bind-to none -n $1"; fi
+}
 
 # The performance model: measured once per system. strider-measure may not exist in this
 # version; Strider then uses its built-in policy.
@@ -70,7 +75,7 @@ elif [ -f "$model_dir/model.json" ]; then
   say "performance model: $model_dir/model.json"
 elif [ -x "$measure" ]; then
   say "performance model: none yet; strider-measure --quick (2 ranks)"
-  timeout 180 "${mpiexec[@]}" -n 2 "$measure" --quick \
+  timeout 180 $(mpiexec_for 2) "$measure" --quick \
     || echo "demo: strider-measure failed; Strider uses its built-in policy" >&2
 else
   say "performance model: none, and strider-measure is not built in this version; built-in policy"
@@ -81,7 +86,8 @@ fi
 run() {
   local mode=$1 ranks=$2 out methods=-
   shift 2
-  local cmd=("${mpiexec[@]}" -n "$ranks")
+  local cmd
+  read -r -a cmd <<<"$(mpiexec_for "$ranks")"
   [ "$mode" = strider ] && cmd+=(-x LD_PRELOAD="$lib" -x STRIDER_STATS=1)
   out=$("${cmd[@]}" "$halo" --reps "$reps" --warmup 3 "$@" 2>&1) || true
   if ! grep -q '^RESULT ' <<<"$out"; then
@@ -100,7 +106,7 @@ median() { tr ' ' '\n' <<<"$*" | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } EN
   if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 # ranks grid types method q r periodic: x-faces (8-byte blocks when r = 1) between ranks in all
-# of them. MPI_Neighbor_alltoallw goes through Strider only in versions that intercept it; the
+# of them; in the last two, non-periodic in y and z, they are the only messages. MPI_Neighbor_alltoallw goes through Strider only in versions that intercept it; the
 # "Strider methods" column (STRIDER_STATS) shows whether it packed anything.
 configs=(
   "2 32 subarray-c isend 1 1 111"
@@ -112,6 +118,8 @@ configs=(
   "4 32 vector isend 4 1 111"
   "4 64 resized sendrecv 1 1 111"
   "2 64 subarray-c alltoallw 1 1 111"
+  "2 128 subarray-c isend 1 1 100"
+  "2 128 vector isend 4 1 100"
 )
 if [ "${DEMO_QUICK:-0}" = 1 ]; then configs=("${configs[@]:0:5}"); fi
 

@@ -82,10 +82,13 @@ inline bool forward_native(const void* buf, int count, MPI_Datatype type) {
   return native && memory::known_host(buf);
 }
 
-// forward_native() for an intercepted call before Strider's prologue: also requires that no
-// detached request waits for progress (which any Strider call would otherwise make).
-inline bool forward_first(const void* buf, int count, MPI_Datatype type) {
-  return detail::g_detached.load(std::memory_order_relaxed) == 0 && forward_native(buf, count, type);
+// For an intercepted send or receive before Strider's prologue: forward_native(), or a
+// message with nothing in it (MPI_PROC_NULL, zero or invalid counts), which Strider always
+// leaves to the MPI; either only once no detached request waits for the progress that any
+// Strider call makes.
+inline bool forward_first(const void* buf, int count, MPI_Datatype type, int peer) {
+  if (detail::g_detached.load(std::memory_order_relaxed) != 0) return false;
+  return peer == MPI_PROC_NULL || count <= 0 || forward_native(buf, count, type);
 }
 
 }  // namespace strider::exec
