@@ -166,6 +166,7 @@ void set_config_for_testing(const Config& config) {
   g_config = config;
   set_log_level(config.log);
   g_config_ready.store(true, std::memory_order_release);
+  new_decision_epoch();
 }
 
 }  // namespace strider::core

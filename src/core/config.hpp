@@ -2,6 +2,8 @@
 // The STRIDER_* environment variables: one typed table with defaults, units and help text.
 // Parsing is pure (the environment is passed in), so tests inject values.
 #include <array>
+#include <atomic>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -69,7 +71,16 @@ std::string_view to_string(MethodChoice method);
 
 // The process-wide configuration: parsed on first use, warnings logged once.
 const Config& config();
-// Replaces the process-wide configuration (tests only).
+// Replaces the process-wide configuration (tests only). Starts a new decision epoch.
 void set_config_for_testing(const Config& config);
+
+// The decision epoch: moves on whenever an answer memoised per datatype handle may change (a
+// type committed or freed, a performance model installed, the configuration replaced), so
+// the hot path's memos need one load to know they are still valid.
+namespace detail {
+inline constinit std::atomic<std::uint64_t> g_decision_epoch{0};
+}  // namespace detail
+inline std::uint64_t decision_epoch() { return detail::g_decision_epoch.load(std::memory_order_acquire); }
+inline void new_decision_epoch() { detail::g_decision_epoch.fetch_add(1, std::memory_order_acq_rel); }
 
 }  // namespace strider::core

@@ -5,8 +5,9 @@
 // the answer after a few thread-local loads, without the Layout lookup, the memory query or
 // the plan. Calls decided native are forwarded straight from the MPI_* stub.
 //
-// Every memo is valid for one type-cache generation: any commit or free anywhere in the
-// process moves it on, so a freed and reused handle is never served a stale answer. Only
+// Every memo is valid for one decision epoch (core/config.hpp): any commit or free anywhere
+// in the process moves it on, so a freed and reused handle is never served a stale answer,
+// and so do a new model and a new configuration. Only
 // host buffers are memoised, and a hit also needs the buffer's page to be known host memory.
 #include <mpi.h>
 
@@ -14,9 +15,9 @@
 #include <cstdint>
 #include <memory>
 
+#include "core/config.hpp"
 #include "exec/requests.hpp"
 #include "memory/classify.hpp"
-#include "types/cache.hpp"
 #include "types/layout.hpp"
 
 namespace strider::exec {
@@ -24,7 +25,7 @@ namespace strider::exec {
 // A type whose elements are one contiguous run each (predefined and contiguous types).
 struct ForwardMemo {
   MPI_Datatype type{};  // value-initialised: no valid handle (constant-initialisable)
-  std::uint64_t generation = ~std::uint64_t{0};  // the type cache's, when decided
+  std::uint64_t epoch = ~std::uint64_t{0};  // the decision epoch it was decided in
   bool dense = false;                              // any count is one run (extent == size)
 };
 
@@ -32,7 +33,7 @@ struct ForwardMemo {
 struct HostRoute {
   MPI_Datatype type{};
   int count = 0;
-  std::uint64_t generation = ~std::uint64_t{0};
+  std::uint64_t epoch = ~std::uint64_t{0};
   bool packed = false;  // host_pack; otherwise native
   std::shared_ptr<const types::Layout> layout;
   int bytes = 0;  // packed bytes of the message
@@ -61,23 +62,23 @@ inline HostRoute& host_route_slot(MPI_Datatype type, int count) {
 }
 
 // Remembers that `type` is one contiguous run per element (`dense`: also across elements),
-// decided with the type cache at `generation`.
-inline void remember_forward(MPI_Datatype type, std::uint64_t generation, bool dense) {
-  detail::t_forward = ForwardMemo{type, generation, dense};
+// decided in decision epoch `epoch`.
+inline void remember_forward(MPI_Datatype type, std::uint64_t epoch, bool dense) {
+  detail::t_forward = ForwardMemo{type, epoch, dense};
 }
 
 // True when (buf, count, type) certainly goes to the underlying MPI unchanged: it was decided
 // native on this thread (a contiguous type, or a (type, count) the plan left to the MPI) in
-// the current type-cache generation, and buf lies on a page known to be host memory.
+// the current decision epoch, and buf lies on a page known to be host memory.
 inline bool forward_native(const void* buf, int count, MPI_Datatype type) {
-  const std::uint64_t generation = types::TypeCache::generation();
+  const std::uint64_t epoch = core::decision_epoch();
   const ForwardMemo& memo = detail::t_forward;
-  bool native = memo.type == type && (count <= 1 || memo.dense) && memo.generation == generation;
+  bool native = memo.type == type && (count <= 1 || memo.dense) && memo.epoch == epoch;
   if (!native) {
     const HostRoutes* routes = detail::t_routes;
     if (routes == nullptr) return false;
     const HostRoute& r = (*routes)[detail::route_index(type, count)];
-    native = r.type == type && r.count == count && r.generation == generation && !r.packed;
+    native = r.type == type && r.count == count && r.epoch == epoch && !r.packed;
   }
   return native && memory::known_host(buf);
 }

@@ -78,9 +78,9 @@ namespace {
 [[gnu::noinline]] bool route_slow(const void* buf, int count, MPI_Datatype type, int peer, Route& out,
                                   bool device_ok) {
   if (count <= 0 || buf == nullptr || type == MPI_DATATYPE_NULL || peer == MPI_PROC_NULL) return false;
-  const std::uint64_t generation = types::TypeCache::generation();
+  const std::uint64_t epoch = core::decision_epoch();
   HostRoute& memo = host_route_slot(type, count);
-  if (memo.type == type && memo.count == count && memo.generation == generation && memory::known_host(buf)) {
+  if (memo.type == type && memo.count == count && memo.epoch == epoch && memory::known_host(buf)) {
     if (!memo.packed) return false;
     out.layout = memo.layout;
     out.bytes = memo.bytes;
@@ -94,7 +94,7 @@ namespace {
     if (info.kind == memory::Kind::device) core::counters().count_fallback(core::Fallback::unsupported_type);
     if (info.kind == memory::Kind::host) {
       static_cast<void>(next());
-      memo = HostRoute{type, count, generation, false, nullptr, 0};
+      memo = HostRoute{type, count, epoch, false, nullptr, 0};
     }
     return false;
   }
@@ -102,8 +102,8 @@ namespace {
   if (info.kind == memory::Kind::host && plan::one_run(*layout, count) &&
       core::config().method != core::MethodChoice::host_pack) {
     static_cast<void>(next());  // the fast path then uses the table without checking it
-    if (plan::one_run(*layout, 1)) remember_forward(type, generation, plan::one_run(*layout, 2));
-    memo = HostRoute{type, count, generation, false, nullptr, 0};
+    if (plan::one_run(*layout, 1)) remember_forward(type, epoch, plan::one_run(*layout, 2));
+    memo = HostRoute{type, count, epoch, false, nullptr, 0};
     return false;
   }
   plan::Request request;
@@ -128,7 +128,7 @@ namespace {
   if (choice.method != core::Method::host_pack && !device_method) {
     if (host) {
       static_cast<void>(next());
-      memo = HostRoute{type, count, generation, false, nullptr, 0};
+      memo = HostRoute{type, count, epoch, false, nullptr, 0};
     }
     return false;
   }
@@ -138,7 +138,7 @@ namespace {
     return false;
   }
   if (host && choice.method == core::Method::host_pack)
-    memo = HostRoute{type, count, generation, true, layout, static_cast<int>(bytes)};
+    memo = HostRoute{type, count, epoch, true, layout, static_cast<int>(bytes)};
   out.layout = layout;
   out.bytes = static_cast<int>(bytes);
   out.method = choice.method;

@@ -12,6 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/config.hpp"
+
 namespace strider::plan {
 namespace {
 
@@ -470,6 +472,7 @@ void install_model(std::shared_ptr<const Model> model) {
   s.model = std::move(model);
   s.decisions.clear();
   s.size = 0;
+  core::new_decision_epoch();  // memoised decisions of the old model are void
 }
 
 std::shared_ptr<const Model> installed_model() {

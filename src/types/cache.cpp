@@ -5,6 +5,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "core/config.hpp"
 #include "core/log.hpp"
 #include "mpi/calls.hpp"
 #include "types/canonicalize.hpp"
@@ -48,6 +49,7 @@ void TypeCache::on_commit(MPI_Datatype type) {
   std::unique_lock lock(state.mutex);
   state.committed[type] = std::move(layout);
   generation_.fetch_add(1, std::memory_order_acq_rel);
+  core::new_decision_epoch();
 }
 
 void TypeCache::on_free(MPI_Datatype type) {
@@ -55,6 +57,7 @@ void TypeCache::on_free(MPI_Datatype type) {
   std::unique_lock lock(state.mutex);
   state.committed.erase(type);
   generation_.fetch_add(1, std::memory_order_acq_rel);
+  core::new_decision_epoch();
 }
 
 std::shared_ptr<const Layout> TypeCache::find(MPI_Datatype type) {
@@ -84,6 +87,7 @@ void TypeCache::clear() {
   state.committed.clear();
   state.named.clear();
   generation_.fetch_add(1, std::memory_order_acq_rel);
+  core::new_decision_epoch();
 }
 
 }  // namespace strider::types
