@@ -21,13 +21,15 @@ namespace {
 // oddities of Open MPI 4.1.4 (a negative position is accepted, insize <= 0 unpacks nothing,
 // a zero count still checks position <= outsize) stay exactly the underlying MPI's.
 struct Accepted {
-  std::shared_ptr<const types::Layout> layout;
+  // layout_of()'s: valid until the next lookup on this thread, so for the whole call.
+  const types::Layout* layout = nullptr;
   std::int64_t bytes = 0;
   bool device = false;  // either buffer is device memory: packed on the GPU (exec/device)
 };
 
 // Device memory on either side decides; else the first buffer that is not plain host memory.
 memory::Kind kind_of(const void* a, const void* b) {
+  if (memory::known_host(a) && memory::known_host(b)) return memory::Kind::host;  // the usual case
   const memory::Kind ka = memory::classify(a);
   if (ka == memory::Kind::device) return ka;
   const memory::Kind kb = memory::classify(b);
@@ -41,9 +43,9 @@ bool accept(const void* strided, const void* packed, int count, MPI_Datatype typ
   if (comm == MPI_COMM_NULL || strided == nullptr || packed == nullptr || position == nullptr)
     return false;
   if (count <= 0 || room <= 0 || *position < 0 || type == MPI_DATATYPE_NULL) return false;
-  out.layout = layout_of(type);
+  out.layout = layout_of(type).get();
   plan::Request request;
-  request.layout = out.layout.get();
+  request.layout = out.layout;
   request.count = count;
   request.memory = kind_of(strided, packed);
   request.forced = core::config().method;
