@@ -89,7 +89,7 @@ Settings settings_for(Mode mode) {
       // Every power of two: the MPI's protocol switches (eager to rendezvous near 4 KiB in
       // shared memory) are steps that a coarser grid would smear over a factor of four.
       s.contiguous_sizes = geometric(1, 64 << 20, 2);
-      s.native_sizes = {256, 4096, 65536, 1 << 20, 4 << 20};
+      s.native_sizes = {256, 4096, 65536, 1 << 20};
       s.native_blocks = {1, 8, 32, 128, 512, 4096};
       s.max_span = 256 << 20;
       s.max_blocks = 1 << 20;
