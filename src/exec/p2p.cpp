@@ -307,6 +307,7 @@ bool completed_ok(int rc, const MPI_Status& status) {
 struct Snapshot {
   std::vector<MPI_Request> handles;
   std::vector<std::uint64_t> ids;
+  const MPI_Request* live = nullptr;  // the application's array, which the call updates
   bool empty() const { return handles.empty(); }
   void complete(std::size_t i, const MPI_Status& status) {
     exec::complete(handles[i], ids[i], status);
@@ -321,8 +322,18 @@ struct Snapshot {
     for (std::size_t i = 0; i < ids.size(); ++i)
       if (done[i]) ids[i] = 0;
   }
-  // Returns the claims of the requests that did not complete.
-  ~Snapshot() { unclaim_many(ids.size(), handles.data(), ids.data()); }
+  // Returns the claims of the requests that did not complete. A request the underlying MPI
+  // freed without completing it successfully (it failed, and its handle is now
+  // MPI_REQUEST_NULL) is dropped with its staging: there is nothing left to unpack.
+  ~Snapshot() {
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      if (ids[i] != 0 && live != nullptr && live[i] == MPI_REQUEST_NULL && handles[i] != MPI_REQUEST_NULL) {
+        forget(handles[i], ids[i]);
+        ids[i] = 0;
+      }
+    }
+    unclaim_many(ids.size(), handles.data(), ids.data());
+  }
 };
 
 void tracked_snapshot(int count, const MPI_Request requests[], Snapshot& out) {
@@ -331,6 +342,7 @@ void tracked_snapshot(int count, const MPI_Request requests[], Snapshot& out) {
   if (!claim_many(count, requests, ids.data())) return;
   out.handles.assign(requests, requests + count);
   out.ids = std::move(ids);
+  out.live = requests;
 }
 
 
