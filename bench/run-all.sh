@@ -3,6 +3,7 @@
 # different days, commits or machines can be compared:
 #   strider_bench_pack        MPI_Pack/MPI_Unpack, Strider vs. native vs. memcpy bound
 #   strider_bench_type_commit MPI_Type_commit with and without Strider's canonicalisation
+#   strider_bench_forward     a forwarded MPI_Send + MPI_Recv against PMPI_Send + PMPI_Recv
 #   bench/pingpong.sh         2-rank ping-pong of 2-D/3-D objects and contiguous types,
 #                             native and preloaded, alternating
 #   strider_bench_halo3d      3-D halo exchange, native and preloaded, alternating
@@ -27,7 +28,8 @@ done
 build=$(cd "$build" && pwd)
 lib=${STRIDER_LIB:-$build/lib/libstrider.so}
 for f in "$build/bench/strider_bench_pack" "$build/bench/strider_bench_type_commit" \
-         "$build/bench/strider_bench_pingpong" "$build/bench/strider_bench_halo3d" "$lib"; do
+         "$build/bench/strider_bench_pingpong" "$build/bench/strider_bench_halo3d" \
+         "$build/bench/strider_bench_forward" "$lib"; do
   [ -e "$f" ] || { echo "run-all.sh: $f is missing (cmake --build $build)" >&2; exit 1; }
 done
 if [ "$(id -u)" -eq 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
@@ -45,6 +47,9 @@ say "pack (single process)"
 
 say "type_commit (single process)"
 "$build/bench/strider_bench_type_commit" --json "$work/type_commit.json" || status=1
+
+say "forward (1 rank, Strider preloaded: MPI_Send/MPI_Recv against PMPI_Send/PMPI_Recv to self)"
+mpiexec -n 1 -x LD_PRELOAD="$lib" "$build/bench/strider_bench_forward" --json "$work/forward.json" || status=1
 
 say "pingpong (2 ranks, $rounds rounds native/Strider)"
 STRIDER_LIB=$lib bash "$here/pingpong.sh" --build "$build" --out "$work" --rounds "$rounds" "${q[@]}" || status=1
@@ -94,8 +99,8 @@ for config in "${halo_configs[@]}"; do
   ' "$halo_dir"/c$c-native-*.json "$halo_dir"/c$c-strider-*.json || true
 done
 
-# One JSON: metadata, then each benchmark's own output (pack and type_commit and pingpong are
-# JSON objects; halo3d is a list of per-run objects tagged with configuration, mode, round).
+# One JSON: metadata, then each benchmark's own output (pack, type_commit, forward and pingpong
+# are JSON objects; halo3d is a list of per-run objects tagged with configuration, mode, round).
 all=$out/all.json
 {
   printf '{"schema": "strider-bench-all/1", "started": "%s", "finished": "%s",\n' "$started" "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
@@ -104,7 +109,7 @@ all=$out/all.json
     "$load_start" "$(cut -d' ' -f1-3 /proc/loadavg)"
   printf ' "mpi": "%s", "quick": %s, "rounds": %s,\n' "$(mpirun --version 2>/dev/null | head -n 1)" \
     "$([ "$quick" = 1 ] && echo true || echo false)" "$rounds"
-  for name in pack type_commit pingpong; do
+  for name in pack type_commit forward pingpong; do
     printf ' "%s": ' "$name"
     if [ -s "$work/$name.json" ]; then cat "$work/$name.json"; else echo null; fi
     echo ","
