@@ -6,9 +6,15 @@
 // Run it once with both ranks on one node (intra-node tables), and again with the two ranks
 // on different nodes to merge inter-node tables into the same file. Measures:
 //   - host pack / unpack (Strider's CPU engine) over (bytes, block, stride density);
-//   - ping-pong of contiguous host messages from 1 B to 64 MiB;
-//   - ping-pong of the underlying MPI with strided vector types across blocks and sizes;
-//   - device tables only on a GPU (not in this version: recorded as "device": null).
+//   - contiguous host messages from 1 B to 64 MiB, by ping-pong and in exchanges;
+//   - the underlying MPI with strided vector types across blocks and sizes, in exchanges (both
+//     ranks send and receive at once, as in a halo exchange: the MPI's own packing on one side
+//     then no longer overlaps its unpacking on the other, which a ping-pong would let it do);
+//   - on a GPU (rank 0's first device): the pack and unpack kernels into and out of device
+//     memory and mapped host memory over the same grid as the host engine, copies between
+//     device and mapped host memory, and one launch plus synchronisation; with a CUDA-aware
+//     MPI and a device on both ranks, ping-pong of contiguous device buffers. Without a GPU
+//     the file says "device": null and device messages keep the built-in rule.
 // Each point is repeated until its median is stable (or its time budget is spent) and
 // stored with its spread. Linked against the static modules and calling PMPI_* for its
 // traffic: it must not run under libstrider.so. Writes the file atomically into the cache
@@ -37,10 +43,14 @@
 
 #include "backend/cpu/pack_cpu.hpp"
 #include "backend/cuda/device.hpp"
+#include "backend/cuda/device_ops.hpp"
+#include "backend/cuda/pack_cuda.hpp"
 #include "core/config.hpp"
 #include "exec/model_load.hpp"
 #include "exec/requests.hpp"
 #include "exec/staging.hpp"
+#include "memory/pool.hpp"
+#include "mpi/calls.hpp"
 #include "plan/model.hpp"
 #include "types/layout.hpp"
 
@@ -272,12 +282,22 @@ int repetitions(const Settings& s, double per_call, int cap) {
 // Quantile of the round trips within one ping-pong sample that the sample reports.
 constexpr double kRoundTripQuantile = 0.25;
 
-// One-way time of `type` messages (count elements) by ping-pong between ranks 0 and 1.
-Sampled pingpong(const World& w, const Settings& s, void* buf, int count, MPI_Datatype type) {
+// How ranks 0 and 1 move a message: ping-pong (one direction at a time; the time is one
+// way, half a round trip) or exchange (both send and receive at once with MPI_Sendrecv, as
+// the ranks of a halo exchange do; the time is one exchange).
+enum class Pattern { ping_pong, exchange };
+
+// The time of `type` messages (count elements) between ranks 0 and 1 in `pattern`; an
+// exchange receives into `other`, a buffer as large as `buf`.
+Sampled pingpong(const World& w, const Settings& s, void* buf, int count, MPI_Datatype type,
+                 Pattern pattern = Pattern::ping_pong, void* other = nullptr) {
   const int peer = 1 - w.rank;
+  const double per_round = pattern == Pattern::exchange ? 1.0 : 0.5;  // messages each way per round
   auto round_trips = [&](int n) {
     for (int i = 0; i < n; ++i) {
-      if (w.rank == 0) {
+      if (pattern == Pattern::exchange) {
+        PMPI_Sendrecv(buf, count, type, peer, 7, other, count, type, peer, 7, w.pair, MPI_STATUS_IGNORE);
+      } else if (w.rank == 0) {
         PMPI_Send(buf, count, type, peer, 7, w.pair);
         PMPI_Recv(buf, count, type, peer, 7, w.pair, MPI_STATUS_IGNORE);
       } else {
@@ -317,7 +337,7 @@ Sampled pingpong(const World& w, const Settings& s, void* buf, int count, MPI_Da
     // the MPI; those land in the upper quantiles. The point is the median over samples.
     int next = 0;
     const double round_trip = quantile(each, kRoundTripQuantile);
-    if (w.rank == 0 && stop.more(round_trip / 2)) next = reps(round_trip);
+    if (w.rank == 0 && stop.more(round_trip * per_round)) next = reps(round_trip);
     inner = agree_int(w, next);
   }
   return stop.result();
@@ -368,7 +388,7 @@ Plan make_plan(const Settings& s) {
   };
   strided(s.pack_blocks, s.pack_sizes, p.pack, 2.0);  // pack and unpack
   strided(s.native_blocks, s.native_sizes, p.native, 2 * kPingPongWeight);
-  for (double bytes : s.contiguous_sizes) p.weight += kPingPongWeight * weight(bytes);
+  for (double bytes : s.contiguous_sizes) p.weight += 2 * kPingPongWeight * weight(bytes);
   return p;
 }
 
@@ -423,15 +443,19 @@ void measure_p2p(const World& w, const Settings& s, const Plan& p, plan::Localit
   for (const auto& st : p.native)
     for (double bytes : st.sizes) max_span = std::max(max_span, bytes * st.multiplier);
   {
-    Buffer buf(max_bytes);
+    Buffer buf(max_bytes), other(max_bytes);
+    plan::Curve exchange;
     for (double bytes : s.contiguous_sizes) {
       add_point(t.contiguous, bytes, pingpong(w, s, buf.get(), static_cast<int>(bytes), MPI_BYTE));
+      add_point(exchange, bytes,
+                pingpong(w, s, buf.get(), static_cast<int>(bytes), MPI_BYTE, Pattern::exchange, other.get()));
       char what[64];
-      std::snprintf(what, sizeof what, "ping-pong contiguous %.0f B", bytes);
-      progress.advance(kPingPongWeight * weight(bytes), what);
+      std::snprintf(what, sizeof what, "contiguous %.0f B", bytes);
+      progress.advance(2 * kPingPongWeight * weight(bytes), what);
     }
+    t.contiguous_exchange = std::move(exchange);
   }
-  Buffer buf(max_span);
+  Buffer buf(max_span), other(max_span);
   for (const auto& st : p.native) {
     plan::StridedCurve curve{st.block, 1.0 / st.multiplier, {}};
     for (double bytes : st.sizes) {
@@ -444,14 +468,138 @@ void measure_p2p(const World& w, const Settings& s, const Plan& p, plan::Localit
       MPI_Datatype vec = MPI_DATATYPE_NULL;
       PMPI_Type_vector(n, blocklen, static_cast<int>(blocklen * st.multiplier), element, &vec);
       PMPI_Type_commit(&vec);
-      add_point(curve.curve, bytes, pingpong(w, s, buf.get(), 1, vec));
+      add_point(curve.curve, bytes, pingpong(w, s, buf.get(), 1, vec, Pattern::exchange, other.get()));
       PMPI_Type_free(&vec);
       char what[64];
-      std::snprintf(what, sizeof what, "ping-pong MPI vector block %.0f B, x%.0f", st.block, st.multiplier);
+      std::snprintf(what, sizeof what, "exchange MPI vector block %.0f B, x%.0f", st.block, st.multiplier);
       progress.advance(2 * kPingPongWeight * weight(bytes), what);
     }
     t.native.curves.push_back(std::move(curve));
   }
+}
+
+// ---- Device tables -------------------------------------------------------------------------
+
+namespace cuda = strider::backend::cuda;
+namespace memory = strider::memory;
+using strider::core::Status;
+
+// A buffer from Strider's device or mapped pool, returned when it goes.
+struct PoolBuffer {
+  memory::StagingBuffer b;
+  PoolBuffer() = default;
+  PoolBuffer(const PoolBuffer&) = delete;
+  PoolBuffer& operator=(const PoolBuffer&) = delete;
+  ~PoolBuffer() { memory::release(b); }
+};
+
+double device_weight(const Plan& p) {
+  double w = 0;
+  for (const auto& st : p.pack)
+    for (double bytes : st.sizes) w += 4 * weight(bytes);  // four kernels per point
+  return w;
+}
+
+// Kernel and copy times without the launch and synchronisation the model adds once per
+// message end; never below a tenth of what was measured.
+plan::Point net_point(double bytes, const Sampled& r, double launch) {
+  return {bytes, std::max(r.median - launch, 0.1 * r.median), r.spread};
+}
+
+// Rank 0 on `device`: fills m.device, or leaves it empty and says why on any CUDA error.
+void measure_device(const Settings& s, const Plan& p, int device, plan::Model& m, Progress& progress) {
+  Status so_far;  // the first CUDA error, if any
+  auto check = [&](const Status& status, const char* what) {
+    if (!status && so_far) so_far = Status(status.code(), std::string(what) + ": " + status.what());
+    return static_cast<bool>(so_far);
+  };
+  const cuda::CurrentDevice current(device);
+  void* stream = nullptr;
+  double max_span = 0, max_bytes = 0;
+  for (const auto& st : p.pack)
+    for (double bytes : st.sizes) {
+      max_span = std::max(max_span, bytes * st.multiplier);
+      max_bytes = std::max(max_bytes, bytes);
+    }
+  PoolBuffer strided, packed, mapped;
+  if (check(current.status(), "select device") && check(cuda::stream_for(device, &stream), "stream") &&
+      check(memory::acquire(memory::PoolKind::device, device, static_cast<std::size_t>(max_span), &strided.b), "device memory") &&
+      check(memory::acquire(memory::PoolKind::device, device, static_cast<std::size_t>(max_bytes), &packed.b), "device memory") &&
+      check(memory::acquire(memory::PoolKind::mapped, device, static_cast<std::size_t>(max_bytes), &mapped.b), "mapped memory")) {
+    // Seconds per call of `enqueue` followed by a synchronisation.
+    auto timed = [&](const std::function<Status()>& enqueue) {
+      return local_timing(s, [&] {
+        if (so_far) check(enqueue(), "enqueue");
+        if (so_far) check(cuda::synchronize(stream), "synchronize");
+      });
+    };
+    plan::DeviceTables d;
+    const types::Layout one = strided_layout(8, 8, 8);
+    d.launch_seconds = timed([&] { return cuda::pack(one, 1, strided.b.device_ptr, packed.b.device_ptr, nullptr, stream); }).median;
+    for (const auto& st : p.pack) {
+      if (!so_far) break;
+      const plan::StridedCurve empty{st.block, 1.0 / st.multiplier, {}};
+      plan::StridedCurve pack_device = empty, unpack_device = empty, pack_mapped = empty, unpack_mapped = empty;
+      for (double bytes : st.sizes) {
+        const types::Layout layout = strided_layout(static_cast<std::int64_t>(bytes), static_cast<std::int64_t>(st.block),
+                                                    static_cast<std::int64_t>(st.block * st.multiplier));
+        void* user = strided.b.device_ptr;
+        auto kernel = [&](bool unpack, void* staging) {
+          return timed([&] {
+            return unpack ? cuda::unpack(layout, 1, staging, user, nullptr, stream)
+                          : cuda::pack(layout, 1, user, staging, nullptr, stream);
+          });
+        };
+        pack_device.curve.points.push_back(net_point(bytes, kernel(false, packed.b.device_ptr), d.launch_seconds));
+        unpack_device.curve.points.push_back(net_point(bytes, kernel(true, packed.b.device_ptr), d.launch_seconds));
+        pack_mapped.curve.points.push_back(net_point(bytes, kernel(false, mapped.b.device_ptr), d.launch_seconds));
+        unpack_mapped.curve.points.push_back(net_point(bytes, kernel(true, mapped.b.device_ptr), d.launch_seconds));
+        char what[64];
+        std::snprintf(what, sizeof what, "device pack block %6.0f B, stride x%.0f", st.block, st.multiplier);
+        progress.advance(4 * weight(bytes), what);
+      }
+      d.pack_device.curves.push_back(std::move(pack_device));
+      d.unpack_device.curves.push_back(std::move(unpack_device));
+      d.pack_mapped.curves.push_back(std::move(pack_mapped));
+      d.unpack_mapped.curves.push_back(std::move(unpack_mapped));
+    }
+    // The staged method's copies: device staging to and from mapped host staging.
+    for (double bytes : s.contiguous_sizes) {
+      if (!so_far || bytes > max_bytes) break;
+      const auto n = static_cast<std::size_t>(bytes);
+      d.device_to_host.points.push_back(net_point(
+          bytes, timed([&] { return cuda::copy_async(mapped.b.ptr, packed.b.device_ptr, n, stream); }), d.launch_seconds));
+      d.host_to_device.points.push_back(net_point(
+          bytes, timed([&] { return cuda::copy_async(packed.b.device_ptr, mapped.b.ptr, n, stream); }), d.launch_seconds));
+    }
+    if (so_far) m.device = std::move(d);
+  }
+  if (!so_far)
+    std::fprintf(stderr, "strider-measure: no device tables (%s); device messages keep the built-in rule\n",
+                 so_far.what().c_str());
+}
+
+// One-way time of contiguous device buffers between ranks 0 and 1, when both have a device
+// and the MPI is CUDA-aware; nullopt otherwise (decided together, so both ranks take part).
+std::optional<plan::Curve> measure_device_pingpong(const World& w, const Settings& s, bool device_tables, Progress& progress) {
+  const int devices = cuda::device_count();
+  const int device = devices > 0 ? w.rank % devices : -1;
+  PoolBuffer buf;
+  double max_bytes = 0;
+  for (double bytes : s.contiguous_sizes) max_bytes = std::max(max_bytes, bytes);
+  int able = device >= 0 && strider::mpi::cuda_aware() && (w.rank != 0 || device_tables) &&
+             memory::acquire(memory::PoolKind::device, device, static_cast<std::size_t>(max_bytes), &buf.b).is_ok();
+  PMPI_Allreduce(MPI_IN_PLACE, &able, 1, MPI_INT, MPI_MIN, w.pair);
+  if (!able) return std::nullopt;
+  const cuda::CurrentDevice current(device);
+  plan::Curve curve;
+  for (double bytes : s.contiguous_sizes) {
+    add_point(curve, bytes, pingpong(w, s, buf.b.device_ptr, static_cast<int>(bytes), MPI_BYTE));
+    char what[64];
+    std::snprintf(what, sizeof what, "ping-pong device %.0f B", bytes);
+    progress.advance(0, what);
+  }
+  return curve;
 }
 
 // ---- Output -------------------------------------------------------------------------------
@@ -469,10 +617,24 @@ void print_summary(const plan::Model& m, const plan::LocalityTables& t, plan::Lo
     const double pack = m.host_pack.at(bytes, c.block, c.density);
     const double unpack = m.host_unpack.at(bytes, c.block, c.density);
     const double native = t.native.at(bytes, c.block, c.density);
-    const double hp = pack + unpack + t.contiguous.at(bytes) + m.host_message_seconds;
+    const double hp = pack + unpack + (t.contiguous_exchange ? *t.contiguous_exchange : t.contiguous).at(bytes) +
+                      m.host_message_seconds;
     std::printf("  %-10.0f x%-7.0f %14.2f %14.2f %14.2f %14.2f   (1 MiB)\n", c.block, 1.0 / c.density, bytes / pack / 1e9,
                 bytes / unpack / 1e9, bytes / native / 1e9, bytes / hp / 1e9);
   }
+  if (!m.device) return;
+  const plan::DeviceTables& d = *m.device;
+  std::printf("  device: launch + synchronisation %.2f us; copies (1 MiB) to host %.2f GB/s, to device %.2f GB/s%s\n",
+              d.launch_seconds * 1e6, bytes / d.device_to_host.at(bytes) / 1e9, bytes / d.host_to_device.at(bytes) / 1e9,
+              t.device_contiguous ? "; device ping-pong measured" : "");
+  std::printf("  %-10s %-8s %14s %14s %14s %14s\n", "block", "stride", "dev pack GB/s", "dev unpack", "mapped pack",
+              "mapped unpack");
+  for (const auto& c : d.pack_device.curves)
+    std::printf("  %-10.0f x%-7.0f %14.2f %14.2f %14.2f %14.2f   (1 MiB)\n", c.block, 1.0 / c.density,
+                bytes / d.pack_device.at(bytes, c.block, c.density) / 1e9,
+                bytes / d.unpack_device.at(bytes, c.block, c.density) / 1e9,
+                bytes / d.pack_mapped.at(bytes, c.block, c.density) / 1e9,
+                bytes / d.unpack_mapped.at(bytes, c.block, c.density) / 1e9);
 }
 
 int usage(int rank) {
@@ -547,25 +709,26 @@ int main(int argc, char** argv) {
   m.fingerprint = strider::exec::local_fingerprint();
   m.fingerprint.nodes = nodes;
   const int devices = strider::backend::cuda::device_count();
-  if (devices > 0) m.fingerprint.gpu = "cuda devices: " + std::to_string(devices);
+  if (devices > 0) {
+    m.fingerprint.gpu = strider::backend::cuda::device_name(0);
+    if (const std::string driver = strider::backend::cuda::driver_version(); !driver.empty()) m.fingerprint.driver = driver;
+  }
   plan::LocalityTables tables;
   tables.nodes = nodes;
 
   if (w.rank == 0)
     std::fprintf(stderr, "strider-measure: %s mode, %d ranks on %d node%s, ranks 0 and 1 %s\n", to_string(mode), w.size,
                  nodes, nodes == 1 ? "" : "s", same_node ? "share a node" : "on different nodes");
-  Progress progress(p.weight, w.rank == 0);
+  Progress progress(p.weight + (devices > 0 ? device_weight(p) : 0), w.rank == 0);
   if (w.rank < 2) {
     measure_pack(w, s, p, m, progress);
     measure_message_bookkeeping(w, s, m);
+    if (w.rank == 0 && devices > 0) measure_device(s, p, 0, m, progress);
     PMPI_Barrier(w.pair);
     measure_p2p(w, s, p, tables, progress);
+    tables.device_contiguous = measure_device_pingpong(w, s, m.device.has_value(), progress);
   }
   progress.finish();
-  // Device quantities need a GPU; this version records none (see the file's header).
-  if (w.rank == 0 && devices > 0)
-    std::fprintf(stderr, "strider-measure: %d CUDA device(s) present; device tables are not measured by this version\n",
-                 devices);
 
   int status = 0;
   if (w.rank == 0) {

@@ -17,6 +17,7 @@
 #include <sstream>
 #include <utility>
 
+#include "backend/cuda/device.hpp"
 #include "core/log.hpp"
 #include "mpi/calls.hpp"
 
@@ -197,8 +198,18 @@ std::string update_file_locked(const std::string& path,
 plan::LoadResult load_model_from(const std::string& path, const plan::Fingerprint& local, int rank) {
   g_rank.store(rank, std::memory_order_relaxed);
   g_job_nodes.store(job_nodes_from_environment(), std::memory_order_relaxed);
-  plan::LoadResult result =
-      plan::parse_model(path.empty() ? std::nullopt : read_file(path), local, path.empty() ? "(no cache directory)" : path);
+  const std::optional<std::string> text = path.empty() ? std::nullopt : read_file(path);
+  const std::string_view source = path.empty() ? std::string_view("(no cache directory)") : std::string_view(path);
+  plan::LoadResult result = plan::parse_model(text, local, source);
+  if (result.issue == plan::ModelIssue::none && result.model.fingerprint.gpu && !local.gpu) {
+    // Measured with a GPU: compare it with this machine's first device. Only then is the CUDA
+    // driver asked (no context is created); a machine without a device keeps the host tables.
+    plan::Fingerprint here = local;
+    if (std::string name = backend::cuda::device_name(0); !name.empty()) {
+      here.gpu = std::move(name);
+      result = plan::parse_model(text, here, source);
+    }
+  }
   if (result.issue != plan::ModelIssue::none) {
     // The file is the same for every rank: one warning per job, not one per rank.
     if (rank <= 0) {

@@ -53,6 +53,16 @@ Choice choose_device(const Request& request) {
     choice.method = Method::native;
     return choice;
   }
+  // A model measured on a GPU decides; without device tables, the built-in rule.
+  if (installed_model()->device) {
+    CachedDecision decision =
+        decide(*layout, request.count, request.locality, request.memory, request.explain, request.cuda_aware);
+    if (decision.method != Method::native) {  // native: no device method was available
+      choice.method = decision.method;
+      if (decision.first) choice.explanation = std::move(decision.explanation);
+      return choice;
+    }
+  }
   std::int64_t bytes = 0;
   if (__builtin_mul_overflow(layout->size, request.count, &bytes)) bytes = INT64_MAX;
   choice.method = builtin_device_method(request.cuda_aware, bytes);

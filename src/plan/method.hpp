@@ -44,8 +44,9 @@ struct Choice {
 // locality). STRIDER_METHOD (Request::forced) overrides where the buffer allows.
 //
 // Device buffers (memory::Kind::device): candidates one-shot and staged always, device and
-// native only with a CUDA-aware MPI (native also only for a single contiguous run). Until the
-// model has device tables the built-in rule decides (builtin_device_method). A forced method
+// native only with a CUDA-aware MPI (native also only for a single contiguous run). A model
+// with device tables (strider-measure on a GPU) decides among them, cached like host
+// decisions; without them the built-in rule decides (builtin_device_method). A forced method
 // the buffer or MPI cannot use sets forced_impossible and takes the automatic choice.
 Choice choose_p2p(const Request& request);
 

@@ -189,6 +189,8 @@ LocalityTables locality_from(const json& j, const std::string& where) {
   t.nodes = j.value("nodes", 1);
   t.contiguous = curve_from(j.at("contiguous"), where + ".contiguous");
   t.native = strided_from(j.at("native"), where + ".native");
+  const auto ce = j.find("contiguous_exchange");
+  if (ce != j.end() && !ce->is_null()) t.contiguous_exchange = curve_from(*ce, where + ".contiguous_exchange");
   const auto dc = j.find("device_contiguous");
   if (dc != j.end() && !dc->is_null()) t.device_contiguous = curve_from(*dc, where + ".device_contiguous");
   return t;
@@ -197,6 +199,7 @@ LocalityTables locality_from(const json& j, const std::string& where) {
 json locality_json(const LocalityTables& t) {
   return {{"nodes", t.nodes},
           {"contiguous", curve_json(t.contiguous)},
+          {"contiguous_exchange", t.contiguous_exchange ? curve_json(*t.contiguous_exchange) : json(nullptr)},
           {"native", strided_json(t.native)},
           {"device_contiguous", t.device_contiguous ? curve_json(*t.device_contiguous) : json(nullptr)}};
 }
@@ -349,7 +352,7 @@ LoadResult parse_model(const std::optional<std::string>& text, const Fingerprint
 // ---- Prediction ---------------------------------------------------------------------------
 
 Prediction predict(const Model& model, const types::Layout& layout, std::int64_t count, Locality locality,
-                   memory::Kind memory, bool device_methods) {
+                   memory::Kind memory, bool device_methods, bool cuda_aware) {
   Prediction p;
   p.locality = locality;
   const double n = static_cast<double>(count);
@@ -368,14 +371,17 @@ Prediction predict(const Model& model, const types::Layout& layout, std::int64_t
   p.fallback_locality = (locality == Locality::intra_node ? !src.intra : !src.inter);
 
   const double transfer = tables->contiguous.at(p.bytes);
+  // A packed message's transfer in the terms of the native table: within an exchange.
+  const double packed_transfer = tables->contiguous_exchange ? tables->contiguous_exchange->at(p.bytes) : transfer;
   // One contiguous run is a contiguous message for the underlying MPI too.
   const bool one_run = p.average_block >= p.bytes;
   const double native = one_run || tables->native.empty() ? transfer : tables->native.at(p.bytes, p.average_block, p.density);
-  p.estimates.push_back({core::Method::native, native, true});
+  const bool device_memory = memory == memory::Kind::device;
+  p.estimates.push_back({core::Method::native, native, !device_memory || (cuda_aware && one_run)});
   if (memory == memory::Kind::host) {
     const double pack = src.host_pack.at(p.bytes, p.average_block, p.density);
     const double unpack = src.host_unpack.at(p.bytes, p.average_block, p.density);
-    p.estimates.push_back({core::Method::host_pack, pack + transfer + unpack + src.host_message_seconds, true});
+    p.estimates.push_back({core::Method::host_pack, pack + packed_transfer + unpack + src.host_message_seconds, true});
   } else if (src.device) {
     const DeviceTables& d = *src.device;
     const double launches = 2 * d.launch_seconds;
@@ -383,7 +389,7 @@ Prediction predict(const Model& model, const types::Layout& layout, std::int64_t
                            d.unpack_device.at(p.bytes, p.average_block, p.density);
     if (tables->device_contiguous)
       p.estimates.push_back(
-          {core::Method::device, kernels + launches + tables->device_contiguous->at(p.bytes), device_methods});
+          {core::Method::device, kernels + launches + tables->device_contiguous->at(p.bytes), device_methods && cuda_aware});
     p.estimates.push_back({core::Method::one_shot,
                            d.pack_mapped.at(p.bytes, p.average_block, p.density) + transfer +
                                d.unpack_mapped.at(p.bytes, p.average_block, p.density) + launches,
@@ -429,6 +435,7 @@ struct Entry {
   std::int64_t count;
   Locality locality;
   memory::Kind memory;
+  bool cuda_aware;
   core::Method method;
 };
 
@@ -456,11 +463,13 @@ std::size_t decision_hash(const types::Layout& layout, std::int64_t count, Local
 }
 
 const Entry* find_entry(const State& s, std::size_t h, const types::Layout& layout, std::int64_t count,
-                        Locality locality, memory::Kind memory) {
+                        Locality locality, memory::Kind memory, bool cuda_aware) {
   const auto it = s.decisions.find(h);
   if (it == s.decisions.end()) return nullptr;
   for (const Entry& e : it->second)
-    if (e.count == count && e.locality == locality && e.memory == memory && e.layout == layout) return &e;
+    if (e.count == count && e.locality == locality && e.memory == memory && e.cuda_aware == cuda_aware &&
+        e.layout == layout)
+      return &e;
   return nullptr;
 }
 
@@ -483,23 +492,25 @@ std::shared_ptr<const Model> installed_model() {
 }
 
 CachedDecision decide(const types::Layout& layout, std::int64_t count, Locality locality, memory::Kind memory,
-                      bool explain_it) {
+                      bool explain_it, bool cuda_aware) {
   State& s = state();
   const std::size_t h = decision_hash(layout, count, locality, memory);
   std::shared_ptr<const Model> model;
   {
     std::shared_lock lock(s.mutex);
-    if (const Entry* e = find_entry(s, h, layout, count, locality, memory)) return {e->method, false, {}};
+    if (const Entry* e = find_entry(s, h, layout, count, locality, memory, cuda_aware)) return {e->method, false, {}};
     model = s.model;
   }
-  const Prediction p = predict(model ? *model : default_model(), layout, count, locality, memory, false);
+  const bool device_memory = memory == memory::Kind::device;
+  const Prediction p = predict(model ? *model : default_model(), layout, count, locality, memory, device_memory,
+                               cuda_aware);
   CachedDecision out{p.best, false, {}};
   {
     std::unique_lock lock(s.mutex);
-    if (const Entry* e = find_entry(s, h, layout, count, locality, memory)) return {e->method, false, {}};
+    if (const Entry* e = find_entry(s, h, layout, count, locality, memory, cuda_aware)) return {e->method, false, {}};
     if (s.model != model) return out;  // replaced meanwhile: answer, but do not cache a stale decision
     if (s.size >= kMaxDecisions) return out;
-    s.decisions[h].push_back({layout, count, locality, memory, p.best});
+    s.decisions[h].push_back({layout, count, locality, memory, cuda_aware, p.best});
     ++s.size;
     out.first = true;
   }

@@ -61,8 +61,14 @@ struct StridedTable {
 // The point-to-point tables of one peer locality.
 struct LocalityTables {
   int nodes = 1;                   // node count of the run that measured them
-  Curve contiguous;                // one-way time of a contiguous host message
-  StridedTable native;             // one-way time of the underlying MPI with vector types
+  Curve contiguous;                // one-way time of a contiguous host message (ping-pong)
+  // A contiguous host message within an exchange (both ranks send and receive at once): the
+  // transfer of a packed message next to `native`. Files without it use `contiguous`.
+  std::optional<Curve> contiguous_exchange;
+  // The underlying MPI with vector types: the time of one exchange (each rank sends one message
+  // and receives one at once, as halo exchanges do), which is also what a packed message costs
+  // per rank (pack + contiguous transfer + unpack).
+  StridedTable native;
   std::optional<Curve> device_contiguous;  // device to device, when the MPI is CUDA-aware
 };
 
@@ -144,9 +150,12 @@ struct Prediction {
 };
 // Candidates: native and (host memory) host-pack; device, one-shot and staged only when the
 // model has device tables and the buffer is device memory (`device_methods`: exec can run
-// them). The layout must have size > 0 and count > 0.
+// them). For device memory, native is available only for one contiguous run through a
+// CUDA-aware MPI (`cuda_aware`; its strided device sends are not in the tables, and are slow)
+// and `device` only with a CUDA-aware MPI and a device_contiguous table. The layout must have
+// size > 0 and count > 0.
 Prediction predict(const Model& model, const types::Layout& layout, std::int64_t count,
-                   Locality locality, memory::Kind memory, bool device_methods);
+                   Locality locality, memory::Kind memory, bool device_methods, bool cuda_aware = false);
 
 // One line: the message, the competing estimates and the choice.
 std::string explain(const Prediction& prediction, const types::Layout& layout, std::int64_t count);
@@ -163,8 +172,10 @@ struct CachedDecision {
   bool first = false;
   std::string explanation;  // filled when first and `explain` was asked for
 };
+// Device memory: the device methods are candidates (exec runs them), `cuda_aware` as for
+// predict.
 CachedDecision decide(const types::Layout& layout, std::int64_t count, Locality locality,
-                      memory::Kind memory, bool explain);
+                      memory::Kind memory, bool explain, bool cuda_aware = false);
 // Number of cached decisions (tests).
 std::size_t cached_decisions();
 

@@ -206,6 +206,80 @@ TEST_CASE("predictions list native and host-pack for host memory and no device m
   CHECK(text.find("chose host-pack") != std::string::npos);
 }
 
+namespace {
+
+// Device tables: kernels at 100 GB/s into device memory and 10 GB/s into mapped host memory,
+// copies of 2 us + 25 GB/s each way, 5 us per launch and synchronisation; device to device
+// messages as fast as host ones when `device_contiguous`. One-shot costs 11 us + 3e-10 s/B,
+// staged 15 us + 2e-10 s/B (they cross at 40 kB), device 11 us + 1.2e-10 s/B.
+plan::Model synthetic_device(bool device_contiguous) {
+  plan::Model m = synthetic(1e-8);
+  plan::DeviceTables d;
+  auto table = [](double seconds_per_byte) {
+    plan::StridedTable t;
+    for (double density : {1.0 / 16, 0.5})
+      for (double block : kBlocks) {
+        plan::StridedCurve c{block, density, {}};
+        for (double b : kSizes)
+          if (b >= block) c.curve.points.push_back({b, b * seconds_per_byte, 0.01});
+        t.curves.push_back(c);
+      }
+    return t;
+  };
+  d.pack_device = d.unpack_device = table(1e-11);
+  d.pack_mapped = d.unpack_mapped = table(1e-10);
+  for (double b : kSizes) d.host_to_device.points.push_back({b, 2e-6 + b * 4e-11, 0.01});
+  d.device_to_host = d.host_to_device;
+  d.launch_seconds = 5e-6;
+  m.device = d;
+  if (device_contiguous) m.intra->device_contiguous = m.intra->contiguous;
+  return m;
+}
+
+Method choose_device(const types::Layout& layout, bool cuda_aware) {
+  plan::Request request;
+  request.layout = &layout;
+  request.count = 1;
+  request.memory = strider::memory::Kind::device;
+  request.cuda_aware = cuda_aware;
+  return plan::choose_p2p(request).method;
+}
+
+}  // namespace
+
+TEST_CASE("a synthetic model with device tables picks the device method of least predicted time", "[model]") {
+  const ModelReset reset;
+  const types::Layout small = vector_layout(2048, 8, 16);   // 16 KiB
+  const types::Layout large = vector_layout(32768, 8, 16);  // 256 KiB
+  // The built-in rule first: one-shot below 4 MiB with a plain MPI, below 1 MiB with a
+  // CUDA-aware one.
+  CHECK(choose_device(small, false) == Method::one_shot);
+  CHECK(choose_device(large, false) == Method::one_shot);
+  CHECK(choose_device(large, true) == Method::one_shot);
+  REQUIRE(install_text(text_of(synthetic_device(false))).issue == plan::ModelIssue::none);
+  CHECK(choose_device(small, false) == Method::one_shot);
+  CHECK(choose_device(large, false) == Method::staged);
+  // No device-to-device table: `device` cannot be predicted, whatever the MPI.
+  CHECK(choose_device(large, true) == Method::staged);
+  REQUIRE(install_text(text_of(synthetic_device(true))).issue == plan::ModelIssue::none);
+  CHECK(choose_device(small, false) == Method::one_shot);
+  CHECK(choose_device(small, true) == Method::device);
+  CHECK(choose_device(large, true) == Method::device);
+  // A strided device buffer never goes to the MPI as it is, even when the MPI is CUDA-aware.
+  const plan::Prediction p = plan::predict(synthetic_device(true), small, 1, plan::Locality::intra_node,
+                                           strider::memory::Kind::device, true, true);
+  REQUIRE(p.estimates.size() == 4);
+  CHECK_FALSE(p.estimates[0].available);
+  CHECK(p.estimates[1].method == Method::device);
+  CHECK(p.estimates[1].seconds == Approx(11e-6 + 1.2e-10 * 16384));
+  CHECK(p.estimates[2].method == Method::one_shot);
+  CHECK(p.estimates[2].seconds == Approx(11e-6 + 3e-10 * 16384));
+  CHECK(p.estimates[3].method == Method::staged);
+  CHECK(p.estimates[3].seconds == Approx(15e-6 + 2e-10 * 16384));
+  // A contiguous device buffer goes to a CUDA-aware MPI unpacked, model or not.
+  CHECK(choose_device(vector_layout(1, 4096, 4096), true) == Method::native);
+}
+
 TEST_CASE("device methods are predicted only when the model has device tables", "[model]") {
   plan::Model m = synthetic(1e-8);
   const types::Layout layout = vector_layout(512, 8, 16);

@@ -20,4 +20,23 @@ int device_count() {
   return count;
 }
 
+std::string device_name(int device) {
+  if (device < 0 || device >= device_count()) return {};
+  cudaDeviceProp prop{};
+  if (cudaGetDeviceProperties(&prop, device) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return {};
+  }
+  return prop.name;
+}
+
+std::string driver_version() {
+  int version = 0;
+  if (cudaDriverGetVersion(&version) != cudaSuccess || version <= 0) {
+    (void)cudaGetLastError();
+    return {};
+  }
+  return std::to_string(version / 1000) + "." + std::to_string(version % 1000 / 10);
+}
+
 }  // namespace strider::backend::cuda

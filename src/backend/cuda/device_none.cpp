@@ -5,6 +5,8 @@ namespace strider::backend::cuda {
 
 bool compiled() { return false; }
 int device_count() { return 0; }
+std::string device_name(int /*device*/) { return {}; }
+std::string driver_version() { return {}; }
 
 core::Status pack(const types::Layout& /*layout*/, std::int64_t /*count*/, const void* /*in*/,
                   void* /*out*/, void* /*workspace*/, void* /*stream*/) {
