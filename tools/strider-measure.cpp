@@ -9,7 +9,8 @@
 //   - contiguous host messages from 1 B to 64 MiB, by ping-pong and in exchanges;
 //   - the underlying MPI with strided vector types across blocks and sizes, in exchanges (both
 //     ranks send and receive at once, as in a halo exchange: the MPI's own packing on one side
-//     then no longer overlaps its unpacking on the other, which a ping-pong would let it do);
+//     then no longer overlaps its unpacking on the other, which a ping-pong would let it do),
+//     and Strider's host-pack path in the same exchanges, end to end;
 //   - on a GPU (rank 0's first device): the pack and unpack kernels into and out of device
 //     memory and mapped host memory over the same grid as the host engine, copies between
 //     device and mapped host memory, and one launch plus synchronisation; with a CUDA-aware
@@ -46,7 +47,9 @@
 #include "backend/cuda/device_ops.hpp"
 #include "backend/cuda/pack_cuda.hpp"
 #include "core/config.hpp"
+#include "exec/datatype.hpp"
 #include "exec/model_load.hpp"
+#include "exec/p2p.hpp"
 #include "exec/requests.hpp"
 #include "exec/staging.hpp"
 #include "memory/pool.hpp"
@@ -285,18 +288,22 @@ constexpr double kRoundTripQuantile = 0.25;
 // How ranks 0 and 1 move a message: ping-pong (one direction at a time; the time is one
 // way, half a round trip) or exchange (both send and receive at once with MPI_Sendrecv, as
 // the ranks of a halo exchange do; the time is one exchange).
-enum class Pattern { ping_pong, exchange };
+// packed_exchange: an exchange through Strider's host-pack path (exec::sendrecv with the
+// method forced), as a packed message of a halo exchange costs.
+enum class Pattern { ping_pong, exchange, packed_exchange };
 
 // The time of `type` messages (count elements) between ranks 0 and 1 in `pattern`; an
 // exchange receives into `other`, a buffer as large as `buf`.
 Sampled pingpong(const World& w, const Settings& s, void* buf, int count, MPI_Datatype type,
                  Pattern pattern = Pattern::ping_pong, void* other = nullptr) {
   const int peer = 1 - w.rank;
-  const double per_round = pattern == Pattern::exchange ? 1.0 : 0.5;  // messages each way per round
+  const double per_round = pattern == Pattern::ping_pong ? 0.5 : 1.0;  // messages each way per round
   auto round_trips = [&](int n) {
     for (int i = 0; i < n; ++i) {
       if (pattern == Pattern::exchange) {
         PMPI_Sendrecv(buf, count, type, peer, 7, other, count, type, peer, 7, w.pair, MPI_STATUS_IGNORE);
+      } else if (pattern == Pattern::packed_exchange) {
+        exec::sendrecv(buf, count, type, peer, 7, other, count, type, peer, 7, w.pair, MPI_STATUS_IGNORE);
       } else if (w.rank == 0) {
         PMPI_Send(buf, count, type, peer, 7, w.pair);
         PMPI_Recv(buf, count, type, peer, 7, w.pair, MPI_STATUS_IGNORE);
@@ -387,7 +394,7 @@ Plan make_plan(const Settings& s) {
       }
   };
   strided(s.pack_blocks, s.pack_sizes, p.pack, 2.0);  // pack and unpack
-  strided(s.native_blocks, s.native_sizes, p.native, 2 * kPingPongWeight);
+  strided(s.native_blocks, s.native_sizes, p.native, 4 * kPingPongWeight);  // native and packed
   for (double bytes : s.contiguous_sizes) p.weight += 2 * kPingPongWeight * weight(bytes);
   return p;
 }
@@ -456,8 +463,13 @@ void measure_p2p(const World& w, const Settings& s, const Plan& p, plan::Localit
     t.contiguous_exchange = std::move(exchange);
   }
   Buffer buf(max_span), other(max_span);
+  // Strider's packed exchanges run with host-pack forced, and only here.
+  const strider::core::Config saved = strider::core::config();
+  strider::core::Config forced = saved;
+  forced.method = strider::core::MethodChoice::host_pack;
+  forced.explain = false;
   for (const auto& st : p.native) {
-    plan::StridedCurve curve{st.block, 1.0 / st.multiplier, {}};
+    plan::StridedCurve curve{st.block, 1.0 / st.multiplier, {}}, packed = curve;
     for (double bytes : st.sizes) {
       // Blocks of doubles where they divide evenly (what applications use), else of bytes.
       const bool doubles = static_cast<std::int64_t>(st.block) % 8 == 0;
@@ -467,14 +479,18 @@ void measure_p2p(const World& w, const Settings& s, const Plan& p, plan::Localit
       const int n = static_cast<int>(bytes / st.block);
       MPI_Datatype vec = MPI_DATATYPE_NULL;
       PMPI_Type_vector(n, blocklen, static_cast<int>(blocklen * st.multiplier), element, &vec);
-      PMPI_Type_commit(&vec);
+      exec::type_commit(&vec);  // the type cache learns its Layout
       add_point(curve.curve, bytes, pingpong(w, s, buf.get(), 1, vec, Pattern::exchange, other.get()));
-      PMPI_Type_free(&vec);
+      strider::core::set_config_for_testing(forced);
+      add_point(packed.curve, bytes, pingpong(w, s, buf.get(), 1, vec, Pattern::packed_exchange, other.get()));
+      strider::core::set_config_for_testing(saved);
+      exec::type_free(&vec);
       char what[64];
-      std::snprintf(what, sizeof what, "exchange MPI vector block %.0f B, x%.0f", st.block, st.multiplier);
-      progress.advance(2 * kPingPongWeight * weight(bytes), what);
+      std::snprintf(what, sizeof what, "exchange vector block %.0f B, x%.0f", st.block, st.multiplier);
+      progress.advance(4 * kPingPongWeight * weight(bytes), what);
     }
     t.native.curves.push_back(std::move(curve));
+    t.packed.curves.push_back(std::move(packed));
   }
 }
 
@@ -617,8 +633,8 @@ void print_summary(const plan::Model& m, const plan::LocalityTables& t, plan::Lo
     const double pack = m.host_pack.at(bytes, c.block, c.density);
     const double unpack = m.host_unpack.at(bytes, c.block, c.density);
     const double native = t.native.at(bytes, c.block, c.density);
-    const double hp = pack + unpack + (t.contiguous_exchange ? *t.contiguous_exchange : t.contiguous).at(bytes) +
-                      m.host_message_seconds;
+    const double hp = !t.packed.empty() ? t.packed.at(bytes, c.block, c.density)
+                                        : pack + unpack + t.contiguous.at(bytes) + m.host_message_seconds;
     std::printf("  %-10.0f x%-7.0f %14.2f %14.2f %14.2f %14.2f   (1 MiB)\n", c.block, 1.0 / c.density, bytes / pack / 1e9,
                 bytes / unpack / 1e9, bytes / native / 1e9, bytes / hp / 1e9);
   }

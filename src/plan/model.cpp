@@ -189,6 +189,8 @@ LocalityTables locality_from(const json& j, const std::string& where) {
   t.nodes = j.value("nodes", 1);
   t.contiguous = curve_from(j.at("contiguous"), where + ".contiguous");
   t.native = strided_from(j.at("native"), where + ".native");
+  const auto packed = j.find("packed");
+  if (packed != j.end() && !packed->is_null()) t.packed = strided_from(*packed, where + ".packed");
   const auto ce = j.find("contiguous_exchange");
   if (ce != j.end() && !ce->is_null()) t.contiguous_exchange = curve_from(*ce, where + ".contiguous_exchange");
   const auto dc = j.find("device_contiguous");
@@ -201,6 +203,7 @@ json locality_json(const LocalityTables& t) {
           {"contiguous", curve_json(t.contiguous)},
           {"contiguous_exchange", t.contiguous_exchange ? curve_json(*t.contiguous_exchange) : json(nullptr)},
           {"native", strided_json(t.native)},
+          {"packed", t.packed.empty() ? json(nullptr) : strided_json(t.packed)},
           {"device_contiguous", t.device_contiguous ? curve_json(*t.device_contiguous) : json(nullptr)}};
 }
 
@@ -381,7 +384,9 @@ Prediction predict(const Model& model, const types::Layout& layout, std::int64_t
   if (memory == memory::Kind::host) {
     const double pack = src.host_pack.at(p.bytes, p.average_block, p.density);
     const double unpack = src.host_unpack.at(p.bytes, p.average_block, p.density);
-    p.estimates.push_back({core::Method::host_pack, pack + packed_transfer + unpack + src.host_message_seconds, true});
+    const double host_pack = tables->packed.empty() ? pack + packed_transfer + unpack + src.host_message_seconds
+                                                    : tables->packed.at(p.bytes, p.average_block, p.density);
+    p.estimates.push_back({core::Method::host_pack, host_pack, true});
   } else if (src.device) {
     const DeviceTables& d = *src.device;
     const double launches = 2 * d.launch_seconds;

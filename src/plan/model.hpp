@@ -69,6 +69,10 @@ struct LocalityTables {
   // and receives one at once, as halo exchanges do), which is also what a packed message costs
   // per rank (pack + contiguous transfer + unpack).
   StridedTable native;
+  // Strider's host-pack of the same vector types in the same exchanges, measured end to end
+  // (pack, transfer, unpack and bookkeeping in the caches they share). Empty in files
+  // without it: the host-pack estimate is then composed from the pack tables.
+  StridedTable packed;
   std::optional<Curve> device_contiguous;  // device to device, when the MPI is CUDA-aware
 };
 

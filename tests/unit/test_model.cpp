@@ -280,6 +280,28 @@ TEST_CASE("a synthetic model with device tables picks the device method of least
   CHECK(choose_device(vector_layout(1, 4096, 4096), true) == Method::native);
 }
 
+TEST_CASE("a measured host-pack exchange table replaces the composed host-pack estimate", "[model]") {
+  const ModelReset reset;
+  plan::Model m = synthetic(1e-8);
+  const types::Layout layout = vector_layout(2048, 8, 16);  // 16 KiB in 8-byte blocks
+  REQUIRE(install_text(text_of(m)).issue == plan::ModelIssue::none);
+  CHECK(choose(layout, 1) == Method::host_pack);
+  // Packed exchanges measured at 1 ms whatever the message: slower than the MPI everywhere.
+  for (const plan::StridedCurve& c : m.intra->native.curves) {
+    plan::StridedCurve packed{c.block, c.density, {}};
+    for (const plan::Point& point : c.curve.points) packed.curve.points.push_back({point.bytes, 1e-3, 0.01});
+    m.intra->packed.curves.push_back(packed);
+  }
+  const plan::Prediction p = plan::predict(m, layout, 1, plan::Locality::intra_node, strider::memory::Kind::host, false);
+  REQUIRE(p.estimates.size() == 2);
+  CHECK(p.estimates[1].seconds == Approx(1e-3));
+  // The table survives the file and decides.
+  const plan::LoadResult r = install_text(text_of(m));
+  REQUIRE(r.issue == plan::ModelIssue::none);
+  CHECK_FALSE(r.model.intra->packed.empty());
+  CHECK(choose(layout, 1) == Method::native);
+}
+
 TEST_CASE("device methods are predicted only when the model has device tables", "[model]") {
   plan::Model m = synthetic(1e-8);
   const types::Layout layout = vector_layout(512, 8, 16);
