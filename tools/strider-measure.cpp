@@ -102,7 +102,9 @@ Settings settings_for(Mode mode) {
       // Every power of two: the MPI's protocol switches (eager to rendezvous near 4 KiB in
       // shared memory) are steps that a coarser grid would smear over a factor of four.
       s.contiguous_sizes = geometric(1, 64 << 20, 2);
-      s.native_sizes = {256, 4096, 65536, 1 << 20};
+      // Dense below 4 KiB and around it: the MPI's eager limit makes a step there that both
+      // the native and the packed curves must show where it is.
+      s.native_sizes = {256, 1024, 2048, 4096, 16384, 65536, 262144, 1 << 20};
       s.native_blocks = {1, 8, 32, 128, 512, 4096};
       s.max_span = 256 << 20;
       s.max_blocks = 1 << 20;
@@ -116,7 +118,7 @@ Settings settings_for(Mode mode) {
       s.pack_sizes = geometric(64, 64 << 20, 4);
       s.pack_blocks = {1, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096, 32768};
       s.contiguous_sizes = geometric(1, 64 << 20, 2);
-      s.native_sizes = geometric(64, 16 << 20, 4);
+      s.native_sizes = geometric(64, 16 << 20, 2);
       s.native_blocks = {1, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096, 32768};
       s.max_span = 256 << 20;
       s.max_blocks = 4 << 20;

@@ -152,6 +152,10 @@ struct Prediction {
   Locality locality = Locality::intra_node;
   bool fallback_locality = false;  // the locality had no tables; the other one's were used
 };
+// For host memory, host-pack is chosen only when predicted faster than kNativeMargin times
+// the native estimate (see predict).
+inline constexpr double kNativeMargin = 0.9;
+
 // Candidates: native and (host memory) host-pack; device, one-shot and staged only when the
 // model has device tables and the buffer is device memory (`device_methods`: exec can run
 // them). For device memory, native is available only for one contiguous run through a
