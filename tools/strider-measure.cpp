@@ -6,7 +6,7 @@
 // Run it once with both ranks on one node (intra-node tables), and again with the two ranks
 // on different nodes to merge inter-node tables into the same file. Measures:
 //   - host pack / unpack (Strider's CPU engine) over (bytes, block, stride density);
-//   - contiguous host messages from 1 B to 64 MiB, by ping-pong and in exchanges;
+//   - ping-pong of contiguous host messages from 1 B to 64 MiB;
 //   - the underlying MPI with strided vector types across blocks and sizes, in exchanges (both
 //     ranks send and receive at once, as in a halo exchange: the MPI's own packing on one side
 //     then no longer overlaps its unpacking on the other, which a ping-pong would let it do),
@@ -397,7 +397,7 @@ Plan make_plan(const Settings& s) {
   };
   strided(s.pack_blocks, s.pack_sizes, p.pack, 2.0);  // pack and unpack
   strided(s.native_blocks, s.native_sizes, p.native, 4 * kPingPongWeight);  // native and packed
-  for (double bytes : s.contiguous_sizes) p.weight += 2 * kPingPongWeight * weight(bytes);
+  for (double bytes : s.contiguous_sizes) p.weight += kPingPongWeight * weight(bytes);
   return p;
 }
 
@@ -452,17 +452,13 @@ void measure_p2p(const World& w, const Settings& s, const Plan& p, plan::Localit
   for (const auto& st : p.native)
     for (double bytes : st.sizes) max_span = std::max(max_span, bytes * st.multiplier);
   {
-    Buffer buf(max_bytes), other(max_bytes);
-    plan::Curve exchange;
+    Buffer buf(max_bytes);
     for (double bytes : s.contiguous_sizes) {
       add_point(t.contiguous, bytes, pingpong(w, s, buf.get(), static_cast<int>(bytes), MPI_BYTE));
-      add_point(exchange, bytes,
-                pingpong(w, s, buf.get(), static_cast<int>(bytes), MPI_BYTE, Pattern::exchange, other.get()));
       char what[64];
-      std::snprintf(what, sizeof what, "contiguous %.0f B", bytes);
-      progress.advance(2 * kPingPongWeight * weight(bytes), what);
+      std::snprintf(what, sizeof what, "ping-pong contiguous %.0f B", bytes);
+      progress.advance(kPingPongWeight * weight(bytes), what);
     }
-    t.contiguous_exchange = std::move(exchange);
   }
   Buffer buf(max_span), other(max_span);
   // Strider's packed exchanges run with host-pack forced, and only here.

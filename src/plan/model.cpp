@@ -191,8 +191,6 @@ LocalityTables locality_from(const json& j, const std::string& where) {
   t.native = strided_from(j.at("native"), where + ".native");
   const auto packed = j.find("packed");
   if (packed != j.end() && !packed->is_null()) t.packed = strided_from(*packed, where + ".packed");
-  const auto ce = j.find("contiguous_exchange");
-  if (ce != j.end() && !ce->is_null()) t.contiguous_exchange = curve_from(*ce, where + ".contiguous_exchange");
   const auto dc = j.find("device_contiguous");
   if (dc != j.end() && !dc->is_null()) t.device_contiguous = curve_from(*dc, where + ".device_contiguous");
   return t;
@@ -201,7 +199,6 @@ LocalityTables locality_from(const json& j, const std::string& where) {
 json locality_json(const LocalityTables& t) {
   return {{"nodes", t.nodes},
           {"contiguous", curve_json(t.contiguous)},
-          {"contiguous_exchange", t.contiguous_exchange ? curve_json(*t.contiguous_exchange) : json(nullptr)},
           {"native", strided_json(t.native)},
           {"packed", t.packed.empty() ? json(nullptr) : strided_json(t.packed)},
           {"device_contiguous", t.device_contiguous ? curve_json(*t.device_contiguous) : json(nullptr)}};
@@ -374,18 +371,16 @@ Prediction predict(const Model& model, const types::Layout& layout, std::int64_t
   p.fallback_locality = (locality == Locality::intra_node ? !src.intra : !src.inter);
 
   const double transfer = tables->contiguous.at(p.bytes);
-  // A packed message's transfer in the terms of the native table: within an exchange.
-  const double packed_transfer = tables->contiguous_exchange ? tables->contiguous_exchange->at(p.bytes) : transfer;
   // One contiguous run is a contiguous message for the underlying MPI too.
   const bool one_run = p.average_block >= p.bytes;
   const double native = one_run || tables->native.empty() ? transfer : tables->native.at(p.bytes, p.average_block, p.density);
   const bool device_memory = memory == memory::Kind::device;
   p.estimates.push_back({core::Method::native, native, !device_memory || (cuda_aware && one_run)});
   if (memory == memory::Kind::host) {
-    const double pack = src.host_pack.at(p.bytes, p.average_block, p.density);
-    const double unpack = src.host_unpack.at(p.bytes, p.average_block, p.density);
-    const double host_pack = tables->packed.empty() ? pack + packed_transfer + unpack + src.host_message_seconds
-                                                    : tables->packed.at(p.bytes, p.average_block, p.density);
+    const double host_pack = !tables->packed.empty()
+                                 ? tables->packed.at(p.bytes, p.average_block, p.density)
+                                 : src.host_pack.at(p.bytes, p.average_block, p.density) + transfer +
+                                       src.host_unpack.at(p.bytes, p.average_block, p.density) + src.host_message_seconds;
     p.estimates.push_back({core::Method::host_pack, host_pack, true});
   } else if (src.device) {
     const DeviceTables& d = *src.device;

@@ -62,9 +62,6 @@ struct StridedTable {
 struct LocalityTables {
   int nodes = 1;                   // node count of the run that measured them
   Curve contiguous;                // one-way time of a contiguous host message (ping-pong)
-  // A contiguous host message within an exchange (both ranks send and receive at once): the
-  // transfer of a packed message next to `native`. Files without it use `contiguous`.
-  std::optional<Curve> contiguous_exchange;
   // The underlying MPI with vector types: the time of one exchange (each rank sends one message
   // and receives one at once, as halo exchanges do), which is also what a packed message costs
   // per rank (pack + contiguous transfer + unpack).
