@@ -252,6 +252,18 @@ TEST_CASE("pack_cpu streams large outputs with the same bytes", "[pack_cpu]") {
   check(strided(0, 48, {{rows / 2, 96 + 16}, {2, 0}}), 1, 0, 0);
 }
 
+// Sources spanning more than a MiB with 64..128-byte blocks take the software-prefetch path in
+// pack; short blocks at multiples of 512 B take the paced path in unpack.
+TEST_CASE("pack_cpu prefetched packs and paced unpacks give the same bytes", "[pack_cpu]") {
+  check(strided(0, 8, {{2048, 1024}}), 1);                  // an x-face: 8 B blocks 1 KiB apart
+  check(strided(0, 8, {{128, 1040}, {24, 1040 * 130}}), 1, 3, 5);  // one with halo padding
+  check(strided(0, 100, {{12000, 256}}), 1, 0, 7);          // medium blocks
+  check(strided(8, 64, {{9000, 192}}), 2, 1, 0);            // incount 2, unaligned source
+  check(strided(0, 64, {{20000, 128}}), 1, 0, 8);           // prefetched and streamed
+  check(strided(4000, 12, {{300, -512}, {3, 7}}), 2, 5, 3);  // paced, negative stride
+  check(strided(0, 1, {{100, 1536}}), 1);                   // paced single bytes
+}
+
 TEST_CASE("pack_cpu matches the reference for many dimensions beyond the folded limit",
           "[pack_cpu]") {
   std::vector<Dim> dims;
