@@ -12,9 +12,13 @@
 # tools/install-deps.sh), DEMO_SKIP_MEASURE=1 (do not run strider-measure; Strider then uses
 # its built-in policy unless a model exists).
 #
-# Host buffers only. Device buffers (the GPU pack kernels and the device, one-shot and staged
-# methods) are exercised by this demo once the GPU path of halo3d exists; on a machine without
-# a GPU there is nothing more to run.
+# Then, when a GPU is usable (one 2-rank `halo3d --memory device --staging hand` run exits 0,
+# not 77), a second table for device buffers: the hand-staged baseline a careful user writes
+# without Strider (cudaMemcpy2D/3D of each box through pinned host buffers, contiguous MPI,
+# natively), against Strider preloaded with the device array and its datatypes, and, when
+# ompi_info says the MPI is CUDA-aware, the same datatypes handed to that MPI natively. Its rows
+# go to the same CSV (columns memory=device, baseline=hand-staged; host rows say host, native).
+# Without a GPU (or a build without CUDA) the demo says in one line that it skipped this part.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -104,6 +108,12 @@ run() {
 field() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
 median() { tr ' ' '\n' <<<"$*" | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END {
   if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "nan" }'; }
+# spread RATIO...: sets lo, hi and spread ("lo..hi") from the per-pair ratios.
+spread_of() {
+  lo=$(tr ' ' '\n' <<<"$*" | sort -g | head -n 1) hi=$(tr ' ' '\n' <<<"$*" | sort -g | tail -n 1)
+  spread=$(awk -v a="$lo" -v b="$hi" 'BEGIN { printf "%.2f..%.2f", a, b }')
+}
 
 # ranks grid types method q r periodic: x-faces (8-byte blocks when r = 1) between ranks in all
 # of them; in the last two, non-periodic in y and z, they are the only messages. MPI_Neighbor_alltoallw goes through Strider only in versions that intercept it; the
@@ -127,7 +137,8 @@ say "halo3d: ${#configs[@]} configurations x $rounds native/Strider pairs (alter
 say "load average: $(cut -d' ' -f1-3 /proc/loadavg); Strider: $lib"
 mkdir -p "$results"
 csv=$results/demo.csv
-echo "grid,ranks,dims,types,method,q,r,periodic,bytes,native_ms,strider_ms,speedup,speedup_min,speedup_max,native_best_ms,strider_best_ms,speedup_best,verified,strider_methods" >"$csv"
+# Device rows (the GPU part) put the hand-staged baseline in the native_* columns.
+echo "grid,ranks,dims,types,method,q,r,periodic,bytes,native_ms,strider_ms,speedup,speedup_min,speedup_max,native_best_ms,strider_best_ms,speedup_best,verified,strider_methods,memory,baseline,cuda_aware_native_ms" >"$csv"
 format='%-6s %5s %-6s %-10s %-9s %2s %2s %4s %8s %9s %10s %7s %11s %7s %4s  %s\n'
 printf "$format" grid ranks dims types method q r per bytes "native ms" "Strider ms" speedup "min..max" "best" ok "Strider methods"
 failed=0
@@ -154,18 +165,91 @@ for config in "${configs[@]}"; do
   done
   [ "$verified" = yes ] || failed=1
   nat_ms=$(median "${nat[@]}") str_ms=$(median "${str[@]}")
-  speedup=$(awk -v a="$nat_ms" -v b="$str_ms" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "nan" }')
+  speedup=$(ratio "$nat_ms" "$str_ms")
   nat_min=$(median "${natmin[@]}") str_min=$(median "${strmin[@]}")
-  best=$(awk -v a="$nat_min" -v b="$str_min" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "nan" }')
-  lo=$(tr ' ' '\n' <<<"${ratios[*]}" | sort -g | head -n 1) hi=$(tr ' ' '\n' <<<"${ratios[*]}" | sort -g | tail -n 1)
-  spread=$(awk -v a="$lo" -v b="$hi" 'BEGIN { printf "%.2f..%.2f", a, b }')
+  best=$(ratio "$nat_min" "$str_min")
+  spread_of "${ratios[@]}"
   printf "$format" "$n^3" "$ranks" "$dims" "$types" "$method" "$q" "$r" "$periodic" "$bytes" "$nat_ms" "$str_ms" \
     "$speedup" "$spread" "$best" "$verified" "$methods"
-  echo "$n^3,$ranks,$dims,$types,$method,$q,$r,$periodic,$bytes,$nat_ms,$str_ms,$speedup,$lo,$hi,$nat_min,$str_min,$best,$verified,$methods" >>"$csv"
+  echo "$n^3,$ranks,$dims,$types,$method,$q,$r,$periodic,$bytes,$nat_ms,$str_ms,$speedup,$lo,$hi,$nat_min,$str_min,$best,$verified,$methods,host,native," >>"$csv"
 done
 say "ms: median over $rounds runs of each run's median exchange time (slowest rank); speedup = native / Strider"
 say "(min..max: per native/Strider pair; best: the same from each run's fastest exchange, the undisturbed"
 say "cost on a loaded machine); bytes: sent by all ranks per exchange. Wrote $csv"
+
+# The GPU part: device arrays (--memory device). One small run decides whether there is a usable
+# device: halo3d exits 77 without one (or when built without CUDA) and says why on a SKIP: line.
+gpu_configs=(
+  "2 32 subarray-c isend 1 1 111"
+  "2 64 subarray-c isend 1 1 111"
+  "2 128 subarray-c isend 1 1 111"
+  "2 64 resized isend 1 1 111"
+)
+read -r -a probe_cmd <<<"$(mpiexec_for 2)"
+probe_status=0
+probe=$("${probe_cmd[@]}" "$halo" --n 8 --reps 1 --warmup 0 --memory device --staging hand 2>&1) || probe_status=$?
+if [ "$probe_status" = 77 ]; then
+  why=$(sed -n 's/^SKIP: //p' <<<"$probe" | head -n 1)
+  say "GPU part skipped: ${why:-halo3d --memory device exited 77}"
+elif [ "$probe_status" != 0 ]; then
+  printf 'demo: GPU probe (halo3d --memory device --staging hand, 2 ranks) failed with status %s:\n%s\n' \
+    "$probe_status" "$(tail -n 20 <<<"$probe")" >&2
+  say "GPU part skipped: the probe run failed (status $probe_status)"
+  failed=1
+else
+  # CUDA-aware MPI: only then can the datatypes be handed to it natively with device buffers.
+  cuda_aware=0
+  if grep -q 'mpi_built_with_cuda_support:value:true' <<<"$(ompi_info --parsable --all 2>/dev/null || true)"; then
+    cuda_aware=1
+  fi
+  say "GPU part: device buffers, ${#gpu_configs[@]} configurations x $rounds hand-staged/Strider pairs (alternating)$(
+    [ "$cuda_aware" = 1 ] && echo ", plus the CUDA-aware MPI natively" || echo "; the MPI is not CUDA-aware (no native column)")"
+  gformat='%-6s %5s %-6s %-10s %-9s %8s %8s %10s %7s %11s %7s %11s %4s  %s\n'
+  printf "$gformat" grid ranks dims types method bytes "hand ms" "Strider ms" speedup "min..max" "best" "CUDA-aware" ok \
+    "Strider methods"
+  for config in "${gpu_configs[@]}"; do
+    read -r ranks n types method q r periodic <<<"$config"
+    args=(--n "$n" --types "$types" --method "$method" --q "$q" --r "$r" --periodic "$periodic" --memory device)
+    hand=() str=() handmin=() strmin=() cuda=() ratios=() verified=yes methods=- dims=? bytes=?
+    for ((k = 1; k <= rounds; k++)); do
+      if ((k % 2)); then order=(hand strider); else order=(strider hand); fi
+      [ "$cuda_aware" = 1 ] && order+=(cuda)
+      for mode in "${order[@]}"; do
+        case $mode in
+          hand) line=$(run native "$ranks" "${args[@]}" --staging hand) ;;
+          strider) line=$(run strider "$ranks" "${args[@]}") ;;
+          cuda) line=$(run native "$ranks" "${args[@]}") ;;
+        esac
+        [ "$(field "$line" verified)" = yes ] || verified=no
+        case $mode in
+          hand)
+            hand+=("$(field "$line" median_ms)")
+            handmin+=("$(field "$line" min_ms)")
+            dims=$(field "$line" dims) bytes=$(field "$line" bytes) ;;
+          strider)
+            str+=("$(field "$line" median_ms)")
+            strmin+=("$(field "$line" min_ms)")
+            methods=$(field "$line" methods) ;;
+          cuda) cuda+=("$(field "$line" median_ms)") ;;
+        esac
+      done
+      ratios+=("$(awk -v a="${hand[-1]}" -v b="${str[-1]}" 'BEGIN { if (b + 0 > 0) print a / b; else print "nan" }')")
+    done
+    [ "$verified" = yes ] || failed=1
+    hand_ms=$(median "${hand[@]}") str_ms=$(median "${str[@]}")
+    speedup=$(ratio "$hand_ms" "$str_ms")
+    hand_min=$(median "${handmin[@]}") str_min=$(median "${strmin[@]}")
+    best=$(ratio "$hand_min" "$str_min")
+    spread_of "${ratios[@]}"
+    cuda_ms=
+    [ "$cuda_aware" = 1 ] && cuda_ms=$(median "${cuda[@]}")
+    printf "$gformat" "$n^3" "$ranks" "$dims" "$types" "$method" "$bytes" "$hand_ms" "$str_ms" "$speedup" "$spread" \
+      "$best" "${cuda_ms:--}" "$verified" "$methods"
+    echo "$n^3,$ranks,$dims,$types,$method,$q,$r,$periodic,$bytes,$hand_ms,$str_ms,$speedup,$lo,$hi,$hand_min,$str_min,$best,$verified,$methods,device,hand-staged,$cuda_ms" >>"$csv"
+  done
+  say "GPU ms: as above; speedup = hand-staged / Strider (hand-staged: cudaMemcpy2D/3D of every box through"
+  say "pinned host buffers, contiguous MPI, natively; CUDA-aware: the datatypes given to the MPI natively)"
+fi
 
 if command -v gnuplot >/dev/null; then
   gnuplot <<EOF >/dev/null 2>&1 || echo "demo: gnuplot failed; the CSV is complete" >&2
@@ -181,7 +265,7 @@ set style histogram clustered gap 1
 set style fill solid 0.8 border -1
 set xtics rotate by -30 font ",8"
 set key top left
-plot "$csv" using 10:xtic(stringcolumn(1)." ".stringcolumn(2)."r ".stringcolumn(4)." ".stringcolumn(5)." q".stringcolumn(6)." r".stringcolumn(7)) title "native", \
+plot "< grep -v ',device,hand-staged,' '$csv'" using 10:xtic(stringcolumn(1)." ".stringcolumn(2)."r ".stringcolumn(4)." ".stringcolumn(5)." q".stringcolumn(6)." r".stringcolumn(7)) title "native", \
      "" using 11 title "Strider", \
      "" using (\$0):(\$11):12 with labels offset 2.5,1 notitle
 EOF
