@@ -264,6 +264,23 @@ TEST_CASE("pack_cpu prefetched packs and paced unpacks give the same bytes", "[p
   check(strided(0, 1, {{100, 1536}}), 1);                   // paced single bytes
 }
 
+// Short lists of dimensionless pieces repeated many times run field by field over tiles.
+TEST_CASE("pack_cpu tiled block lists give the same bytes", "[pack_cpu]") {
+  const std::vector<Piece> fields{Piece{0, 4, {}}, Piece{8, 8, {}}, Piece{16, 12, {}}};
+  const Layout s32 = make_layout(fields, {}, 32);  // struct {int; double; float[3]}
+  check(s32, 128);
+  check(s32, 1000, 3, 5);      // several tiles and a partial one, odd alignments
+  check(s32, 127);             // below two tiles: element by element
+  check(make_layout(fields, {{50, 32}}, 1600), 7, 0, 1);  // an outer dimension that composes
+  check(make_layout(fields, {{50, 40}}, 1600), 7);        // one that does not
+  // Unpack takes the element-by-element path for pieces out of order, overlapping ones, and
+  // elements wider than their stride; pack tiles them all.
+  check(make_layout({Piece{16, 8, {}}, Piece{0, 8, {}}, Piece{8, 2, {}}}, {}, 24), 300, 1, 0);
+  check(make_layout({Piece{0, 8, {}}, Piece{4, 8, {}}}, {}, 16), 300);
+  check(make_layout({Piece{0, 8, {}}, Piece{40, 3, {}}}, {}, 24), 300, 0, 2);
+  check(make_layout({Piece{0, 1, {}}, Piece{3, 200, {}}, Piece{300, 17, {}}}, {}, 320), 150);
+}
+
 TEST_CASE("pack_cpu matches the reference for many dimensions beyond the folded limit",
           "[pack_cpu]") {
   std::vector<Dim> dims;

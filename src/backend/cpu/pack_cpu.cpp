@@ -173,19 +173,26 @@ inline void move(const Copy& copy, StridedPtr<Pack> s, PackedPtr<Pack> p) {
 }
 
 // Loops indexed from the base so that no pointer beyond the last block is ever formed.
+// n blocks, `stride` apart on the strided side and `unit` apart on the packed side.
 template <bool Pack, class Copy>
-void run_1d(const Copy& copy, StridedPtr<Pack> s, std::int64_t n, std::int64_t stride,
-            PackedPtr<Pack> p) {
-  const std::int64_t b = copy.bytes();
+void run_column(const Copy& copy, StridedPtr<Pack> s, std::int64_t stride, PackedPtr<Pack> p,
+                std::int64_t unit, std::int64_t n) {
   // Unrolled by 4: for 8-byte blocks the loop overhead halved the in-cache rate (8 vs 22 GB/s).
   std::int64_t i = 0;
   for (; i + 4 <= n; i += 4) {
-    move<Pack>(copy, s + i * stride, p + i * b);
-    move<Pack>(copy, s + (i + 1) * stride, p + (i + 1) * b);
-    move<Pack>(copy, s + (i + 2) * stride, p + (i + 2) * b);
-    move<Pack>(copy, s + (i + 3) * stride, p + (i + 3) * b);
+    move<Pack>(copy, s + i * stride, p + i * unit);
+    move<Pack>(copy, s + (i + 1) * stride, p + (i + 1) * unit);
+    move<Pack>(copy, s + (i + 2) * stride, p + (i + 2) * unit);
+    move<Pack>(copy, s + (i + 3) * stride, p + (i + 3) * unit);
   }
-  for (; i < n; ++i) move<Pack>(copy, s + i * stride, p + i * b);
+  for (; i < n; ++i) move<Pack>(copy, s + i * stride, p + i * unit);
+}
+
+// The packed side contiguous: blocks back to back.
+template <bool Pack, class Copy>
+void run_1d(const Copy& copy, StridedPtr<Pack> s, std::int64_t n, std::int64_t stride,
+            PackedPtr<Pack> p) {
+  run_column<Pack>(copy, s, stride, p, copy.bytes(), n);
 }
 
 template <bool Pack, class Copy, class D>
@@ -249,6 +256,32 @@ void run_copy(const Copy& copy, StridedPtr<Pack> s, const D* d, int nd, PackedPt
   run_dims<Pack>(copy, s, d, nd, p);
 }
 
+// Calls f with the copier for blocks of `bytes`: a fixed-size one for common lengths, else by
+// range. The length is chosen once per loop, never per block.
+template <class F>
+void with_copier(std::int64_t bytes, F&& f) {
+  switch (bytes) {
+    case 1: f(Fixed<1>{}); return;
+    case 2: f(Fixed<2>{}); return;
+    case 4: f(Fixed<4>{}); return;
+    case 8: f(Fixed<8>{}); return;
+    case 12: f(Fixed<12>{}); return;
+    case 16: f(Fixed<16>{}); return;
+    case 24: f(Fixed<24>{}); return;
+    case 32: f(Fixed<32>{}); return;
+    case 48: f(Fixed<48>{}); return;
+    case 64: f(Fixed<64>{}); return;
+    default: break;
+  }
+  if (bytes < 16) {
+    f(Small{bytes});
+  } else if (bytes <= kMemcpyThreshold) {
+    f(Medium{bytes});
+  } else {
+    f(Large{bytes});
+  }
+}
+
 // One strided piece: the block length is chosen once here, then a tight loop runs.
 template <bool Pack, class D>
 void run_piece(StridedPtr<Pack> s, std::int64_t bytes, const D* d, int nd, PackedPtr<Pack> p,
@@ -262,26 +295,65 @@ void run_piece(StridedPtr<Pack> s, std::int64_t bytes, const D* d, int nd, Packe
     }
   }
 #endif
-  switch (bytes) {
-    case 1: run_copy<Pack>(Fixed<1>{}, s, d, nd, p, t); return;
-    case 2: run_copy<Pack>(Fixed<2>{}, s, d, nd, p, t); return;
-    case 4: run_copy<Pack>(Fixed<4>{}, s, d, nd, p, t); return;
-    case 8: run_copy<Pack>(Fixed<8>{}, s, d, nd, p, t); return;
-    case 12: run_copy<Pack>(Fixed<12>{}, s, d, nd, p, t); return;
-    case 16: run_copy<Pack>(Fixed<16>{}, s, d, nd, p, t); return;
-    case 24: run_copy<Pack>(Fixed<24>{}, s, d, nd, p, t); return;
-    case 32: run_copy<Pack>(Fixed<32>{}, s, d, nd, p, t); return;
-    case 48: run_copy<Pack>(Fixed<48>{}, s, d, nd, p, t); return;
-    case 64: run_copy<Pack>(Fixed<64>{}, s, d, nd, p, t); return;
-    default: break;
+  with_copier(bytes, [&](const auto& copy) {
+    if constexpr (std::is_same_v<std::decay_t<decltype(copy)>, Large>) {
+      run_dims<Pack>(copy, s, d, nd, p);  // memcpy's own loads stream long blocks
+    } else {
+      run_copy<Pack>(copy, s, d, nd, p, t);
+    }
+  });
+}
+
+// Short block lists repeated many times (a struct of a few fields, thousands of elements):
+// field by field over a tile of elements, so that each inner loop moves one fixed-size field
+// between two fixed strides instead of choosing a length for every field of every element.
+// The tile keeps the elements' lines in L1 across the fields. bench/pack's struct {int; double;
+// float[3]} (extent 32), 256 KiB packed: 4.8 -> 28.8 GB/s (PMPI_Pack: 2.7); 64 MiB: 4.6 -> 8.2.
+constexpr std::int64_t kTileElements = 64;
+constexpr std::size_t kMaxTiledPieces = 16;
+
+// False (nothing done) unless the layout is a short list of dimensionless pieces repeated at
+// least two tiles' worth, by `count` and at most one outer dimension that composes with it.
+// Unpack also needs the pieces in increasing, disjoint order within a span no longer than the
+// repetition stride, so that writing field by field lands every byte where element order would.
+template <bool Pack>
+bool run_tiled(const Layout& layout, std::int64_t count, StridedPtr<Pack> s, PackedPtr<Pack> p) {
+  const std::size_t np = layout.pieces.size();
+  if (np < 2 || np > kMaxTiledPieces || layout.outer.size() > 1) return false;
+  std::int64_t reps = count;
+  std::int64_t stride = layout.extent;
+  if (layout.outer.size() == 1) {
+    const Dim& o = layout.outer.front();
+    if (o.count * o.stride != layout.extent) return false;
+    reps = count * o.count;
+    stride = o.stride;
   }
-  if (bytes < 16) {
-    run_copy<Pack>(Small{bytes}, s, d, nd, p, t);
-  } else if (bytes <= kMemcpyThreshold) {
-    run_copy<Pack>(Medium{bytes}, s, d, nd, p, t);
-  } else {
-    run_dims<Pack>(Large{bytes}, s, d, nd, p);  // memcpy's own loads stream long blocks
+  if (reps < 2 * kTileElements) return false;
+  std::int64_t at[kMaxTiledPieces];  // packed offset of each piece within one repetition
+  std::int64_t unit = 0;
+  for (std::size_t k = 0; k < np; ++k) {
+    const Piece& piece = layout.pieces[k];
+    if (!piece.dims.empty() || piece.bytes <= 0) return false;
+    if constexpr (!Pack) {
+      if (k > 0 && piece.offset < layout.pieces[k - 1].offset + layout.pieces[k - 1].bytes) return false;
+    }
+    at[k] = unit;
+    unit += piece.bytes;
   }
+  if constexpr (!Pack) {
+    const Piece& last = layout.pieces.back();
+    if (last.offset + last.bytes - layout.pieces.front().offset > stride) return false;
+  }
+  for (std::int64_t e0 = 0; e0 < reps; e0 += kTileElements) {
+    const std::int64_t n = std::min(kTileElements, reps - e0);
+    for (std::size_t k = 0; k < np; ++k) {
+      const Piece& piece = layout.pieces[k];
+      with_copier(piece.bytes, [&](const auto& copy) {
+        run_column<Pack>(copy, s + e0 * stride + piece.offset, stride, p + e0 * unit + at[k], unit, n);
+      });
+    }
+  }
+  return true;
 }
 
 // A single piece with the outer and incount repetitions folded in as further dimensions,
@@ -424,6 +496,7 @@ void run(const Layout& layout, std::int64_t count, StridedPtr<Pack> s, PackedPtr
       return;
     }
   }
+  if (run_tiled<Pack>(layout, count, s, p)) return;
   for (std::int64_t e = 0; e < count; ++e) {
     p = run_pieces<Pack>(layout, layout.outer.size(), s + e * layout.extent, p);
   }
