@@ -109,9 +109,16 @@ field() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
 median() { tr ' ' '\n' <<<"$*" | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END {
   if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "nan" }'; }
-# spread RATIO...: sets lo, hi and spread ("lo..hi") from the per-pair ratios.
-spread_of() {
-  lo=$(tr ' ' '\n' <<<"$*" | sort -g | head -n 1) hi=$(tr ' ' '\n' <<<"$*" | sort -g | tail -n 1)
+# summarise BASE BASEMIN: from the arrays named BASE and BASEMIN (the baseline's medians and
+# minima per run) and str, strmin and ratios, sets base_ms, str_ms, speedup, base_min, str_min,
+# best, lo, hi and spread ("lo..hi" of the per-pair ratios).
+summarise() {
+  local -n base_runs=$1 base_mins=$2
+  base_ms=$(median "${base_runs[@]}") str_ms=$(median "${str[@]}")
+  speedup=$(ratio "$base_ms" "$str_ms")
+  base_min=$(median "${base_mins[@]}") str_min=$(median "${strmin[@]}")
+  best=$(ratio "$base_min" "$str_min")
+  lo=$(tr ' ' '\n' <<<"${ratios[*]}" | sort -g | head -n 1) hi=$(tr ' ' '\n' <<<"${ratios[*]}" | sort -g | tail -n 1)
   spread=$(awk -v a="$lo" -v b="$hi" 'BEGIN { printf "%.2f..%.2f", a, b }')
 }
 
@@ -164,14 +171,10 @@ for config in "${configs[@]}"; do
     ratios+=("$(awk -v a="${nat[-1]}" -v b="${str[-1]}" 'BEGIN { if (b + 0 > 0) print a / b; else print "nan" }')")
   done
   [ "$verified" = yes ] || failed=1
-  nat_ms=$(median "${nat[@]}") str_ms=$(median "${str[@]}")
-  speedup=$(ratio "$nat_ms" "$str_ms")
-  nat_min=$(median "${natmin[@]}") str_min=$(median "${strmin[@]}")
-  best=$(ratio "$nat_min" "$str_min")
-  spread_of "${ratios[@]}"
-  printf "$format" "$n^3" "$ranks" "$dims" "$types" "$method" "$q" "$r" "$periodic" "$bytes" "$nat_ms" "$str_ms" \
+  summarise nat natmin
+  printf "$format" "$n^3" "$ranks" "$dims" "$types" "$method" "$q" "$r" "$periodic" "$bytes" "$base_ms" "$str_ms" \
     "$speedup" "$spread" "$best" "$verified" "$methods"
-  echo "$n^3,$ranks,$dims,$types,$method,$q,$r,$periodic,$bytes,$nat_ms,$str_ms,$speedup,$lo,$hi,$nat_min,$str_min,$best,$verified,$methods,host,native," >>"$csv"
+  echo "$n^3,$ranks,$dims,$types,$method,$q,$r,$periodic,$bytes,$base_ms,$str_ms,$speedup,$lo,$hi,$base_min,$str_min,$best,$verified,$methods,host,native," >>"$csv"
 done
 say "ms: median over $rounds runs of each run's median exchange time (slowest rank); speedup = native / Strider"
 say "(min..max: per native/Strider pair; best: the same from each run's fastest exchange, the undisturbed"
@@ -236,16 +239,12 @@ else
       ratios+=("$(awk -v a="${hand[-1]}" -v b="${str[-1]}" 'BEGIN { if (b + 0 > 0) print a / b; else print "nan" }')")
     done
     [ "$verified" = yes ] || failed=1
-    hand_ms=$(median "${hand[@]}") str_ms=$(median "${str[@]}")
-    speedup=$(ratio "$hand_ms" "$str_ms")
-    hand_min=$(median "${handmin[@]}") str_min=$(median "${strmin[@]}")
-    best=$(ratio "$hand_min" "$str_min")
-    spread_of "${ratios[@]}"
+    summarise hand handmin
     cuda_ms=
     [ "$cuda_aware" = 1 ] && cuda_ms=$(median "${cuda[@]}")
-    printf "$gformat" "$n^3" "$ranks" "$dims" "$types" "$method" "$bytes" "$hand_ms" "$str_ms" "$speedup" "$spread" \
+    printf "$gformat" "$n^3" "$ranks" "$dims" "$types" "$method" "$bytes" "$base_ms" "$str_ms" "$speedup" "$spread" \
       "$best" "${cuda_ms:--}" "$verified" "$methods"
-    echo "$n^3,$ranks,$dims,$types,$method,$q,$r,$periodic,$bytes,$hand_ms,$str_ms,$speedup,$lo,$hi,$hand_min,$str_min,$best,$verified,$methods,device,hand-staged,$cuda_ms" >>"$csv"
+    echo "$n^3,$ranks,$dims,$types,$method,$q,$r,$periodic,$bytes,$base_ms,$str_ms,$speedup,$lo,$hi,$base_min,$str_min,$best,$verified,$methods,device,hand-staged,$cuda_ms" >>"$csv"
   done
   say "GPU ms: as above; speedup = hand-staged / Strider (hand-staged: cudaMemcpy2D/3D of every box through"
   say "pinned host buffers, contiguous MPI, natively; CUDA-aware: the datatypes given to the MPI natively)"

@@ -121,8 +121,8 @@ struct Stream {
 // prefetchers (Zen 4 here, bench/pack medians, prefetch on/off alternating): 64 B blocks at 2x
 // stride, 64 MiB: 4.6-7.3 -> 7.5-12.3 GB/s; at 16x stride 3.7-4.6 -> 4.4-5.0 GB/s. For 8-byte
 // blocks it showed no consistent gain (x-faces of a 128^3 array: 4.4 -> 3.8 GB/s in one
-// round, 2.7 -> 4.2 in another), and unpack did not gain. `ahead` is in bytes of the strided side; prefetches never fault, so the
-// address may run past the buffer.
+// round, 2.7 -> 4.2 in another), and unpack did not gain. `ahead` is in bytes of the strided
+// side; prefetches never fault, so the address may run past the buffer.
 template <class Copy>
 struct Prefetching {
   Copy copy;
@@ -295,13 +295,8 @@ void run_piece(StridedPtr<Pack> s, std::int64_t bytes, const D* d, int nd, Packe
     }
   }
 #endif
-  with_copier(bytes, [&](const auto& copy) {
-    if constexpr (std::is_same_v<std::decay_t<decltype(copy)>, Large>) {
-      run_dims<Pack>(copy, s, d, nd, p);  // memcpy's own loads stream long blocks
-    } else {
-      run_copy<Pack>(copy, s, d, nd, p, t);
-    }
-  });
+  // tune() never prefetches or paces long blocks: memcpy's own loads stream them.
+  with_copier(bytes, [&](const auto& copy) { run_copy<Pack>(copy, s, d, nd, p, t); });
 }
 
 // Short block lists repeated many times (a struct of a few fields, thousands of elements):
