@@ -6,7 +6,11 @@
 #   strider_bench_forward     a forwarded MPI_Send + MPI_Recv against PMPI_Send + PMPI_Recv
 #   bench/pingpong.sh         2-rank ping-pong of 2-D/3-D objects and contiguous types,
 #                             native and preloaded, alternating
-#   strider_bench_halo3d      3-D halo exchange, native and preloaded, alternating
+#   strider_bench_halo3d      3-D halo exchange, native and preloaded, alternating; with a GPU
+#                             also device arrays, hand-staged baseline vs Strider
+#   strider_bench_model_check the model's choices against every host method forced (2 ranks)
+#   strider_bench_pack_device CUDA pack kernels vs copy engines (CUDA builds; skipped, exit 77,
+#                             without a device)
 #   usage: bash bench/run-all.sh [--quick] [--build DIR] [--out DIR] [--rounds K]
 # Writes OUT/all.json (OUT defaults to results/) and keeps each benchmark's own files under
 # OUT/all/. Build first: cmake --build build/bench (see bench/CMakeLists.txt).
@@ -21,7 +25,7 @@ while [ $# -gt 0 ]; do
     --build) build=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
-    -h | --help) sed -n '2,13p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h | --help) sed -n '2,17p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "run-all.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -29,7 +33,7 @@ build=$(cd "$build" && pwd)
 lib=${STRIDER_LIB:-$build/lib/libstrider.so}
 for f in "$build/bench/strider_bench_pack" "$build/bench/strider_bench_type_commit" \
          "$build/bench/strider_bench_pingpong" "$build/bench/strider_bench_halo3d" \
-         "$build/bench/strider_bench_forward" "$lib"; do
+         "$build/bench/strider_bench_forward" "$build/bench/strider_bench_model_check" "$lib"; do
   [ -e "$f" ] || { echo "run-all.sh: $f is missing (cmake --build $build)" >&2; exit 1; }
 done
 if [ "$(id -u)" -eq 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
@@ -54,6 +58,22 @@ mpiexec -n 1 -x LD_PRELOAD="$lib" "$build/bench/strider_bench_forward" --json "$
 say "pingpong (2 ranks, $rounds rounds native/Strider)"
 STRIDER_LIB=$lib bash "$here/pingpong.sh" --build "$build" --out "$work" --rounds "$rounds" "${q[@]}" || status=1
 
+say "model_check (2 ranks: the installed model's choices against each host method forced)"
+mpiexec -n 2 "$build/bench/strider_bench_model_check" "${q[@]}" --json "$work/model_check.json" || status=1
+
+# Device benchmarks exit 77 without a GPU: recorded as skipped, not failed.
+pack_device=$build/bench/strider_bench_pack_device
+rm -f "$work/pack_device.json"
+if [ -x "$pack_device" ]; then
+  say "pack_device (CUDA pack kernels)"
+  rc=0
+  "$pack_device" "${q[@]}" --json "$work/pack_device.json" || rc=$?
+  [ $rc = 77 ] && say "pack_device skipped: no CUDA device"
+  [ $rc != 0 ] && [ $rc != 77 ] && status=1
+else
+  say "pack_device skipped: not built (a build without CUDA)"
+fi
+
 # halo3d: each configuration native and Strider, alternating, $rounds pairs; every run's
 # JSON is kept and listed.
 say "halo3d (native and Strider alternating, $rounds pairs per configuration)"
@@ -66,6 +86,16 @@ halo_configs=(
   "4 --n 32 --q 2 --r 1 --types subarray-c --method isend --periodic 110"
 )
 [ "$quick" = 1 ] && halo_configs=("${halo_configs[@]:0:3}")
+# Device arrays: the hand-staged baseline takes the "native" slot. Only when a 2-rank probe runs
+# (halo3d exits 77 without CUDA in the build or without a device).
+if mpiexec -n 2 "$build/bench/strider_bench_halo3d" --n 16 --memory device --staging hand --reps 2 >/dev/null 2>&1; then
+  halo_configs+=(
+    "2 --n 64 --q 1 --r 1 --types subarray-c --method isend --memory device"
+    "2 --n 64 --q 1 --r 1 --types subarray-c --method isend --memory pitched"
+  )
+else
+  say "halo3d device arrays skipped: no usable CUDA device (or a build without CUDA)"
+fi
 halo_dir=$work/halo3d
 mkdir -p "$halo_dir"
 rm -f "$halo_dir"/*.json
@@ -78,10 +108,11 @@ for config in "${halo_configs[@]}"; do
   for ((k = 1; k <= rounds; k++)); do
     if ((k % 2)); then order=(native strider); else order=(strider native); fi
     for mode in "${order[@]}"; do
-      env=()
+      env=() extra=()
       [ "$mode" = strider ] && env=(-x LD_PRELOAD="$lib")
+      [ "$mode" = native ] && [[ " ${args[*]} " == *" --memory "* ]] && extra=(--staging hand)
       if ! mpiexec --oversubscribe --bind-to none -n "$ranks" "${env[@]}" "$build/bench/strider_bench_halo3d" \
-           "${args[@]}" --reps "$reps" --json "$halo_dir/c$c-$mode-$k.json" >/dev/null 2>"$halo_dir/c$c-$mode-$k.log"; then
+           "${args[@]}" "${extra[@]}" --reps "$reps" --json "$halo_dir/c$c-$mode-$k.json" >/dev/null 2>"$halo_dir/c$c-$mode-$k.log"; then
         echo "run-all.sh: halo3d config $c ($mode, round $k) failed:" >&2
         tail -n 5 "$halo_dir/c$c-$mode-$k.log" >&2
         status=1
@@ -89,13 +120,15 @@ for config in "${halo_configs[@]}"; do
     done
   done
   # One line per configuration: medians over rounds and the ratio.
-  awk -v cfg="$ranks ranks ${args[*]}" '
+  baseline=native
+  [[ " ${args[*]} " == *" --memory "* ]] && baseline=hand-staged
+  awk -v cfg="$ranks ranks ${args[*]}" -v base="$baseline" '
     FNR == 1 { mode = FILENAME ~ /-strider-/ ? "s" : "n" }
     { if (match($0, /"median_ms": [0-9.]+/)) v[mode] = v[mode] " " substr($0, RSTART + 13, RLENGTH - 13) }
     function med(l,   n, a, i, j, t) { n = split(l, a, " "); for (i = 2; i <= n; i++) { t = a[i] + 0;
       for (j = i - 1; j >= 1 && a[j] + 0 > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
       return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
-    END { n = med(v["n"]); s = med(v["s"]); printf "   %-75s native %.4f ms  Strider %.4f ms  speedup %.2f\n", cfg, n, s, (s > 0 ? n / s : 0) }
+    END { n = med(v["n"]); s = med(v["s"]); printf "   %-75s %s %.4f ms  Strider %.4f ms  speedup %.2f\n", cfg, base, n, s, (s > 0 ? n / s : 0) }
   ' "$halo_dir"/c$c-native-*.json "$halo_dir"/c$c-strider-*.json || true
 done
 
@@ -109,7 +142,7 @@ all=$out/all.json
     "$load_start" "$(cut -d' ' -f1-3 /proc/loadavg)"
   printf ' "mpi": "%s", "quick": %s, "rounds": %s,\n' "$(mpirun --version 2>/dev/null | head -n 1)" \
     "$([ "$quick" = 1 ] && echo true || echo false)" "$rounds"
-  for name in pack type_commit forward pingpong; do
+  for name in pack type_commit forward pingpong model_check pack_device; do
     printf ' "%s": ' "$name"
     if [ -s "$work/$name.json" ]; then cat "$work/$name.json"; else echo null; fi
     echo ","

@@ -6,8 +6,10 @@
 # alternating native and Strider runs, and print one table. Every halo cell is verified after
 # every exchange. Results go to results/demo.csv and results/demo.png (gnuplot).
 #   usage, from anywhere:  bash tools/demo.sh
-# Environment: DEMO_ROUNDS (native/Strider pairs per configuration, default 3), DEMO_REPS
-# (exchanges per run, default 200), DEMO_QUICK=1 (half the configurations), STRIDER_CUDA (AUTO,
+# Environment: DEMO_ROUNDS (native/Strider pairs per configuration, default 5: an exchange on
+# the smallest grids takes tens of µs, and on a busy or virtual machine whole runs now and then
+# come out a third slower, which a median of three can pick), DEMO_REPS (exchanges per run,
+# default 200), DEMO_QUICK=1 (half the configurations), STRIDER_CUDA (AUTO,
 # ON or OFF, default AUTO), BUILD_DIR (default build/demo), DEMO_SKIP_DEPS=1 (skip
 # tools/install-deps.sh), DEMO_SKIP_MEASURE=1 (do not run strider-measure; Strider then uses
 # its built-in policy unless a model exists).
@@ -24,7 +26,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 build=${BUILD_DIR:-build/demo}
-rounds=${DEMO_ROUNDS:-3}
+rounds=${DEMO_ROUNDS:-5}
 reps=${DEMO_REPS:-200}
 results=results
 say() { printf '== %s\n' "$*"; }

@@ -13,8 +13,11 @@
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <sstream>
+#include <string>
+#include <unordered_set>
 #include <utility>
 
 #include "backend/cuda/device.hpp"
@@ -236,10 +239,24 @@ plan::Locality job_locality() {
 }
 
 void print_explanation(const std::string& text) {
+  // Decisions are cached per layout, and a halo exchange builds many layouts that differ only
+  // in their offsets; the user wants each distinct decision (the same text) once.
+  {
+    static std::mutex mutex;
+    static auto* printed = new std::unordered_set<std::string>;  // never destroyed, like the cache
+    const std::lock_guard lock(mutex);
+    if (printed->size() >= 4096 || !printed->insert(text).second) return;
+  }
   const int rank = g_rank.load(std::memory_order_relaxed);
   std::string line = "strider";
-  if (rank >= 0) line += "[" + std::to_string(rank) + "]";
-  line += " explain: " + text + "\n";
+  if (rank >= 0) {
+    line += '[';
+    line += std::to_string(rank);
+    line += ']';
+  }
+  line += " explain: ";
+  line += text;
+  line += '\n';
   std::fwrite(line.data(), 1, line.size(), stderr);
 }
 

@@ -58,7 +58,8 @@ int model_warnings();
 // equals PMI_SIZE) or when the launcher says nothing (singletons), inter-node otherwise.
 plan::Locality job_locality();
 
-// Prints one STRIDER_EXPLAIN line ("strider[R] explain: ...") to stderr in one write.
+// Prints one STRIDER_EXPLAIN line ("strider[R] explain: ...") to stderr in one write, once per
+// distinct text (layouts differing only in their offsets decide alike).
 void print_explanation(const std::string& text);
 
 }  // namespace strider::exec

@@ -85,10 +85,14 @@ void use_cache_dir(const std::string& dir, bool explain = false) {
 
 // Rank 0 sends 64 columns of a 64x64 matrix of doubles' first column block (8-byte blocks),
 // rank 1 receives and checks; returns how many host-pack messages this rank's counters saw.
-std::uint64_t exchange_columns(int rounds) {
+std::uint64_t exchange_columns(int rounds, int offset = 0) {
   const int rank = world_rank();
-  MPI_Datatype column = MPI_DATATYPE_NULL;
-  MPI_Type_vector(64, 1, 64, MPI_DOUBLE, &column);
+  MPI_Datatype plain = MPI_DATATYPE_NULL, column = MPI_DATATYPE_NULL;
+  MPI_Type_vector(64, 1, 64, MPI_DOUBLE, &plain);
+  // Column `offset` of the matrix: the same shape at another displacement.
+  const MPI_Aint displacement = offset * static_cast<MPI_Aint>(sizeof(double));
+  MPI_Type_create_hindexed_block(1, 1, &displacement, plain, &column);
+  MPI_Type_free(&plain);
   REQUIRE(exec::type_commit(&column) == MPI_SUCCESS);
   std::vector<double> matrix(64 * 64);
   const std::uint64_t before = core::counters().method_calls(core::Method::host_pack);
@@ -100,7 +104,7 @@ std::uint64_t exchange_columns(int rounds) {
       std::fill(matrix.begin(), matrix.end(), -1.0);
       REQUIRE(exec::recv(matrix.data(), 1, column, 0, 21, MPI_COMM_WORLD, MPI_STATUS_IGNORE) == MPI_SUCCESS);
       for (std::size_t i = 0; i < matrix.size(); ++i)
-        REQUIRE(matrix[i] == (i % 64 == 0 ? static_cast<double>(i) + round : -1.0));
+        REQUIRE(matrix[i] == (i % 64 == static_cast<std::size_t>(offset) ? static_cast<double>(i) + round : -1.0));
     }
   }
   exec::type_free(&column);
@@ -168,7 +172,8 @@ TEST_CASE("STRIDER_EXPLAIN prints each distinct decision once with the competing
   if (world_rank() == 0) REQUIRE(exec::write_file_atomically(dir + "/model.json", plan::to_json(synthetic(1e-5)).dump()).empty());
   MPI_Barrier(MPI_COMM_WORLD);
   REQUIRE(exec::load_model(world_rank()).issue == plan::ModelIssue::none);
-  // Capture this rank's stderr in a file while it sends the same message five times.
+  // Capture this rank's stderr in a file while it sends the same message five times, then the
+  // same shape at another offset (another layout, the same decision) five times.
   const std::string capture = dir + "/stderr." + std::to_string(world_rank());
   std::fflush(stderr);
   const int saved = ::dup(STDERR_FILENO);
@@ -177,6 +182,7 @@ TEST_CASE("STRIDER_EXPLAIN prints each distinct decision once with the competing
   ::dup2(fd, STDERR_FILENO);
   ::close(fd);
   exchange_columns(5);
+  exchange_columns(5, 3);
   std::fflush(stderr);
   ::dup2(saved, STDERR_FILENO);
   ::close(saved);
