@@ -115,10 +115,37 @@ extern "C" {
                                                              dest, tag, comm, request);
 }
 
+[[gnu::visibility("default")]] int MPI_Ibsend(const void* buf, int count, MPI_Datatype type,
+                                              int dest, int tag, MPI_Comm comm,
+                                              MPI_Request* request) {
+  return guarded_p2p<Call::Ibsend, &::MPI_Ibsend, &Next::Ibsend, exec::ibsend>(buf, count, type,
+                                                             dest, tag, comm, request);
+}
+
+[[gnu::visibility("default")]] int MPI_Irsend(const void* buf, int count, MPI_Datatype type,
+                                              int dest, int tag, MPI_Comm comm,
+                                              MPI_Request* request) {
+  return guarded_p2p<Call::Irsend, &::MPI_Irsend, &Next::Irsend, exec::irsend>(buf, count, type,
+                                                             dest, tag, comm, request);
+}
+
 [[gnu::visibility("default")]] int MPI_Irecv(void* buf, int count, MPI_Datatype type, int source,
                                              int tag, MPI_Comm comm, MPI_Request* request) {
   return guarded_p2p<Call::Irecv, &::MPI_Irecv, &Next::Irecv, exec::irecv>(buf, count, type, source,
                                                           tag, comm, request);
+}
+
+// Matched receives: no peer among the arguments for the forwarded-call fast path to test.
+[[gnu::visibility("default")]] int MPI_Mrecv(void* buf, int count, MPI_Datatype type,
+                                             MPI_Message* message, MPI_Status* status) {
+  return guarded<&::MPI_Mrecv, &Next::Mrecv, exec::mrecv>(Call::Mrecv, buf, count, type, message,
+                                                          status);
+}
+
+[[gnu::visibility("default")]] int MPI_Imrecv(void* buf, int count, MPI_Datatype type,
+                                              MPI_Message* message, MPI_Request* request) {
+  return guarded<&::MPI_Imrecv, &Next::Imrecv, exec::imrecv>(Call::Imrecv, buf, count, type,
+                                                             message, request);
 }
 
 [[gnu::visibility("default")]] int MPI_Sendrecv(const void* sendbuf, int sendcount,
@@ -146,6 +173,27 @@ extern "C" {
                                                  MPI_Request* request) {
   return guarded<&::MPI_Send_init, &Next::Send_init, exec::send_init>(
       Call::Send_init, buf, count, type, dest, tag, comm, request);
+}
+
+[[gnu::visibility("default")]] int MPI_Bsend_init(const void* buf, int count, MPI_Datatype type,
+                                                  int dest, int tag, MPI_Comm comm,
+                                                  MPI_Request* request) {
+  return guarded<&::MPI_Bsend_init, &Next::Bsend_init, exec::bsend_init>(
+      Call::Bsend_init, buf, count, type, dest, tag, comm, request);
+}
+
+[[gnu::visibility("default")]] int MPI_Ssend_init(const void* buf, int count, MPI_Datatype type,
+                                                  int dest, int tag, MPI_Comm comm,
+                                                  MPI_Request* request) {
+  return guarded<&::MPI_Ssend_init, &Next::Ssend_init, exec::ssend_init>(
+      Call::Ssend_init, buf, count, type, dest, tag, comm, request);
+}
+
+[[gnu::visibility("default")]] int MPI_Rsend_init(const void* buf, int count, MPI_Datatype type,
+                                                  int dest, int tag, MPI_Comm comm,
+                                                  MPI_Request* request) {
+  return guarded<&::MPI_Rsend_init, &Next::Rsend_init, exec::rsend_init>(
+      Call::Rsend_init, buf, count, type, dest, tag, comm, request);
 }
 
 [[gnu::visibility("default")]] int MPI_Recv_init(void* buf, int count, MPI_Datatype type,

@@ -12,9 +12,10 @@ namespace strider::core {
 // Every intercepted MPI function; the interpose layer counts each call into one slot.
 enum class Call : std::uint8_t {
   Init, Init_thread, Finalize, Type_commit, Type_free, Pack, Unpack, Pack_size,
-  Send, Ssend, Bsend, Rsend, Recv, Isend, Issend, Irecv, Sendrecv, Sendrecv_replace,
-  Send_init, Recv_init, Start, Startall, Wait, Waitall, Waitany, Waitsome, Test, Testall,
-  Testany, Testsome, Request_free, Cancel, Request_get_status, Neighbor_alltoallw,
+  Send, Ssend, Bsend, Rsend, Recv, Isend, Issend, Ibsend, Irsend, Irecv, Mrecv, Imrecv,
+  Sendrecv, Sendrecv_replace, Send_init, Bsend_init, Ssend_init, Rsend_init, Recv_init, Start,
+  Startall, Wait, Waitall, Waitany, Waitsome, Test, Testall, Testany, Testsome, Request_free,
+  Cancel, Request_get_status, Neighbor_alltoallw,
   count_
 };
 inline constexpr std::size_t kCallCount = static_cast<std::size_t>(Call::count_);

@@ -281,6 +281,83 @@ Pending pending_recv(const Route& r, const Staging& s, void* buf, int count) {
   return p;
 }
 
+// Blocking receives: the packed bytes land in staging and what arrived is unpacked. `recv`
+// receives (buffer, count, type) into the status it is given.
+template <class Recv>
+int packed_recv(void* buf, int count, MPI_Datatype type, int source, MPI_Status* status, Recv&& recv) {
+  Route r;
+  if (!route(buf, count, type, source, r, true)) {
+    count_native();
+    return recv(buf, count, type, status);
+  }
+  if (r.on_device()) {
+    DeviceStaging ds = device_staging_recv(r);
+    if (!ds) return recv(buf, count, type, status);
+    StatusSlot slot(status);
+    const int rc = recv(ds.wire(), r.bytes, MPI_PACKED, slot.get());
+    device_unpack_if_received(rc, r, *slot.get(), ds, buf);
+    device_release(ds);
+    core::counters().count_method(r.method, static_cast<std::uint64_t>(r.bytes));
+    return rc;
+  }
+  Staging s = staging_for(r);
+  if (!s) return recv(buf, count, type, status);
+  StatusSlot slot(status);
+  const int rc = recv(s.data, r.bytes, MPI_PACKED, slot.get());
+  unpack_if_received(rc, r, *slot.get(), s, buf);
+  release_staging(s);
+  core::counters().count_method(core::Method::host_pack, static_cast<std::uint64_t>(r.bytes));
+  return rc;
+}
+
+// Nonblocking receives: post the packed receive into staging; the completion call that
+// finishes the request unpacks it (requests.hpp).
+template <class Irecv>
+int packed_irecv(void* buf, int count, MPI_Datatype type, int source, MPI_Request* request, Irecv&& irecv) {
+  Route r;
+  if (!route(buf, count, type, source, r, true)) {
+    count_native();
+    return irecv(buf, count, type);
+  }
+  if (r.on_device()) {
+    DeviceStaging ds = device_staging_recv(r);
+    if (!ds) return irecv(buf, count, type);
+    const int rc = irecv(ds.wire(), r.bytes, MPI_PACKED);
+    if (rc != MPI_SUCCESS) {
+      device_release(ds);
+      return rc;
+    }
+    Pending p;
+    p.kind = Pending::Kind::recv;
+    p.device = ds;
+    p.layout = r.layout;
+    p.recv_buf = buf;
+    p.count = count;
+    track(*request, std::move(p));
+    core::counters().count_method(r.method, static_cast<std::uint64_t>(r.bytes));
+    return rc;
+  }
+  Staging s = staging_for(r);
+  if (!s) return irecv(buf, count, type);
+  const int rc = irecv(s.data, r.bytes, MPI_PACKED);
+  if (rc != MPI_SUCCESS) {
+    release_staging(s);
+    return rc;
+  }
+  track(*request, pending_recv(r, s, buf, count));
+  core::counters().count_method(core::Method::host_pack, static_cast<std::uint64_t>(r.bytes));
+  return rc;
+}
+
+// The peer route() sees for a matched receive, whose message handle names no source: a real
+// message is routed as a receive from MPI_ANY_SOURCE is (route() tells only MPI_PROC_NULL
+// apart). MPI_MESSAGE_NO_PROC and invalid handles (whose errors the MPI reports) count as
+// MPI_PROC_NULL, which route() leaves to the MPI.
+int matched_peer(const MPI_Message* message) {
+  if (message == nullptr || *message == MPI_MESSAGE_NULL || *message == MPI_MESSAGE_NO_PROC) return MPI_PROC_NULL;
+  return MPI_ANY_SOURCE;
+}
+
 // Statuses for a completion call over `count` requests, whether or not the application
 // wants them: Strider needs the byte counts of its receives.
 class Statuses {
@@ -371,29 +448,9 @@ int rsend(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_
 }
 
 int recv(void* buf, int count, MPI_Datatype type, int source, int tag, MPI_Comm comm, MPI_Status* status) {
-  Route r;
-  if (!route(buf, count, type, source, r, true)) {
-    count_native();
-    return next().Recv(buf, count, type, source, tag, comm, status);
-  }
-  if (r.on_device()) {
-    DeviceStaging ds = device_staging_recv(r);
-    if (!ds) return next().Recv(buf, count, type, source, tag, comm, status);
-    StatusSlot slot(status);
-    const int rc = next().Recv(ds.wire(), r.bytes, MPI_PACKED, source, tag, comm, slot.get());
-    device_unpack_if_received(rc, r, *slot.get(), ds, buf);
-    device_release(ds);
-    core::counters().count_method(r.method, static_cast<std::uint64_t>(r.bytes));
-    return rc;
-  }
-  Staging s = staging_for(r);
-  if (!s) return next().Recv(buf, count, type, source, tag, comm, status);
-  StatusSlot slot(status);
-  const int rc = next().Recv(s.data, r.bytes, MPI_PACKED, source, tag, comm, slot.get());
-  unpack_if_received(rc, r, *slot.get(), s, buf);
-  release_staging(s);
-  core::counters().count_method(core::Method::host_pack, static_cast<std::uint64_t>(r.bytes));
-  return rc;
+  return packed_recv(buf, count, type, source, status, [&](void* b, int c, MPI_Datatype t, MPI_Status* st) {
+    return next().Recv(b, c, t, source, tag, comm, st);
+  });
 }
 
 int isend(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm comm, MPI_Request* request) {
@@ -408,40 +465,40 @@ int issend(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI
   });
 }
 
+int ibsend(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm comm, MPI_Request* request) {
+  // As for bsend: the packed bytes never need more of the attached buffer than the typed
+  // message it was sized for.
+  return packed_isend(buf, count, type, dest, request, [&](const void* b, int c, MPI_Datatype t) {
+    return next().Ibsend(b, c, t, dest, tag, comm, request);
+  });
+}
+
+int irsend(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm comm, MPI_Request* request) {
+  // Ready mode stays the application's promise: packing happens before the send and posts
+  // nothing, so the matching receive is posted (or not) exactly as without Strider.
+  return packed_isend(buf, count, type, dest, request, [&](const void* b, int c, MPI_Datatype t) {
+    return next().Irsend(b, c, t, dest, tag, comm, request);
+  });
+}
+
 int irecv(void* buf, int count, MPI_Datatype type, int source, int tag, MPI_Comm comm, MPI_Request* request) {
-  Route r;
-  if (!route(buf, count, type, source, r, true)) {
-    count_native();
-    return next().Irecv(buf, count, type, source, tag, comm, request);
-  }
-  if (r.on_device()) {
-    DeviceStaging ds = device_staging_recv(r);
-    if (!ds) return next().Irecv(buf, count, type, source, tag, comm, request);
-    const int rc = next().Irecv(ds.wire(), r.bytes, MPI_PACKED, source, tag, comm, request);
-    if (rc != MPI_SUCCESS) {
-      device_release(ds);
-      return rc;
-    }
-    Pending p;
-    p.kind = Pending::Kind::recv;
-    p.device = ds;
-    p.layout = r.layout;
-    p.recv_buf = buf;
-    p.count = count;
-    track(*request, std::move(p));
-    core::counters().count_method(r.method, static_cast<std::uint64_t>(r.bytes));
-    return rc;
-  }
-  Staging s = staging_for(r);
-  if (!s) return next().Irecv(buf, count, type, source, tag, comm, request);
-  const int rc = next().Irecv(s.data, r.bytes, MPI_PACKED, source, tag, comm, request);
-  if (rc != MPI_SUCCESS) {
-    release_staging(s);
-    return rc;
-  }
-  track(*request, pending_recv(r, s, buf, count));
-  core::counters().count_method(core::Method::host_pack, static_cast<std::uint64_t>(r.bytes));
-  return rc;
+  return packed_irecv(buf, count, type, source, request, [&](void* b, int c, MPI_Datatype t) {
+    return next().Irecv(b, c, t, source, tag, comm, request);
+  });
+}
+
+int mrecv(void* buf, int count, MPI_Datatype type, MPI_Message* message, MPI_Status* status) {
+  const int peer = matched_peer(message);
+  return packed_recv(buf, count, type, peer, status, [&](void* b, int c, MPI_Datatype t, MPI_Status* st) {
+    return next().Mrecv(b, c, t, message, st);
+  });
+}
+
+int imrecv(void* buf, int count, MPI_Datatype type, MPI_Message* message, MPI_Request* request) {
+  const int peer = matched_peer(message);
+  return packed_irecv(buf, count, type, peer, request, [&](void* b, int c, MPI_Datatype t) {
+    return next().Imrecv(b, c, t, message, request);
+  });
 }
 
 int sendrecv(const void* sendbuf, int sendcount, MPI_Datatype sendtype, int dest, int sendtag, void* recvbuf,
@@ -547,12 +604,18 @@ int sendrecv_replace(void* buf, int count, MPI_Datatype type, int dest, int send
   return rc;
 }
 
-int send_init(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm comm, MPI_Request* request) {
+namespace {
+// Persistent sends of every mode (`Init`: the mode's slot in mpi::Next): the request sends
+// `r.bytes` MPI_PACKED bytes from a staging buffer it owns, which each start packs anew
+// from the application's buffer (before_start).
+template <auto Init>
+int packed_send_init(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm comm,
+                     MPI_Request* request) {
   Route r;
   Staging s;
   if (!route(buf, count, type, dest, r) || !(s = staging_for(r)))
-    return next().Send_init(buf, count, type, dest, tag, comm, request);
-  const int rc = next().Send_init(s.data, r.bytes, MPI_PACKED, dest, tag, comm, request);
+    return (next().*Init)(buf, count, type, dest, tag, comm, request);
+  const int rc = (next().*Init)(s.data, r.bytes, MPI_PACKED, dest, tag, comm, request);
   if (rc != MPI_SUCCESS) {
     release_staging(s);
     return rc;
@@ -567,6 +630,23 @@ int send_init(const void* buf, int count, MPI_Datatype type, int dest, int tag, 
   p.count = count;
   track(*request, std::move(p));
   return rc;
+}
+}  // namespace
+
+int send_init(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm comm, MPI_Request* request) {
+  return packed_send_init<&mpi::Next::Send_init>(buf, count, type, dest, tag, comm, request);
+}
+
+int bsend_init(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm comm, MPI_Request* request) {
+  return packed_send_init<&mpi::Next::Bsend_init>(buf, count, type, dest, tag, comm, request);
+}
+
+int ssend_init(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm comm, MPI_Request* request) {
+  return packed_send_init<&mpi::Next::Ssend_init>(buf, count, type, dest, tag, comm, request);
+}
+
+int rsend_init(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm comm, MPI_Request* request) {
+  return packed_send_init<&mpi::Next::Rsend_init>(buf, count, type, dest, tag, comm, request);
 }
 
 int recv_init(void* buf, int count, MPI_Datatype type, int source, int tag, MPI_Comm comm, MPI_Request* request) {

@@ -17,8 +17,16 @@ int isend(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_
           MPI_Request* request);
 int issend(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm comm,
            MPI_Request* request);
+int ibsend(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm comm,
+           MPI_Request* request);
+int irsend(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm comm,
+           MPI_Request* request);
 int irecv(void* buf, int count, MPI_Datatype type, int source, int tag, MPI_Comm comm,
           MPI_Request* request);
+// Matched receives of a message from MPI_Mprobe/MPI_Improbe; MPI_MESSAGE_NO_PROC and invalid
+// handles go to the next MPI unchanged.
+int mrecv(void* buf, int count, MPI_Datatype type, MPI_Message* message, MPI_Status* status);
+int imrecv(void* buf, int count, MPI_Datatype type, MPI_Message* message, MPI_Request* request);
 int sendrecv(const void* sendbuf, int sendcount, MPI_Datatype sendtype, int dest, int sendtag,
              void* recvbuf, int recvcount, MPI_Datatype recvtype, int source, int recvtag,
              MPI_Comm comm, MPI_Status* status);
@@ -28,6 +36,12 @@ int sendrecv_replace(void* buf, int count, MPI_Datatype type, int dest, int send
 // Persistent requests.
 int send_init(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm comm,
               MPI_Request* request);
+int bsend_init(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm comm,
+               MPI_Request* request);
+int ssend_init(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm comm,
+               MPI_Request* request);
+int rsend_init(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm comm,
+               MPI_Request* request);
 int recv_init(void* buf, int count, MPI_Datatype type, int source, int tag, MPI_Comm comm,
               MPI_Request* request);
 int start(MPI_Request* request);

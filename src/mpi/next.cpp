@@ -30,10 +30,17 @@ constexpr void for_each_slot(Next& n, F&& f) {
   f(n.Recv, "Recv");
   f(n.Isend, "Isend");
   f(n.Issend, "Issend");
+  f(n.Ibsend, "Ibsend");
+  f(n.Irsend, "Irsend");
   f(n.Irecv, "Irecv");
+  f(n.Mrecv, "Mrecv");
+  f(n.Imrecv, "Imrecv");
   f(n.Sendrecv, "Sendrecv");
   f(n.Sendrecv_replace, "Sendrecv_replace");
   f(n.Send_init, "Send_init");
+  f(n.Bsend_init, "Bsend_init");
+  f(n.Ssend_init, "Ssend_init");
+  f(n.Rsend_init, "Rsend_init");
   f(n.Recv_init, "Recv_init");
   f(n.Start, "Start");
   f(n.Startall, "Startall");
@@ -62,8 +69,6 @@ constexpr void for_each_slot(Next& n, F&& f) {
   f(n.Iprobe, "Iprobe");
   f(n.Mprobe, "Mprobe");
   f(n.Improbe, "Improbe");
-  f(n.Mrecv, "Mrecv");
-  f(n.Imrecv, "Imrecv");
   f(n.Abort, "Abort");
 }
 

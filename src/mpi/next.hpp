@@ -26,10 +26,17 @@ struct Next {
   decltype(&::PMPI_Recv) Recv;
   decltype(&::PMPI_Isend) Isend;
   decltype(&::PMPI_Issend) Issend;
+  decltype(&::PMPI_Ibsend) Ibsend;
+  decltype(&::PMPI_Irsend) Irsend;
   decltype(&::PMPI_Irecv) Irecv;
+  decltype(&::PMPI_Mrecv) Mrecv;
+  decltype(&::PMPI_Imrecv) Imrecv;
   decltype(&::PMPI_Sendrecv) Sendrecv;
   decltype(&::PMPI_Sendrecv_replace) Sendrecv_replace;
   decltype(&::PMPI_Send_init) Send_init;
+  decltype(&::PMPI_Bsend_init) Bsend_init;
+  decltype(&::PMPI_Ssend_init) Ssend_init;
+  decltype(&::PMPI_Rsend_init) Rsend_init;
   decltype(&::PMPI_Recv_init) Recv_init;
   decltype(&::PMPI_Start) Start;
   decltype(&::PMPI_Startall) Startall;
@@ -60,8 +67,6 @@ struct Next {
   decltype(&::PMPI_Iprobe) Iprobe;
   decltype(&::PMPI_Mprobe) Mprobe;
   decltype(&::PMPI_Improbe) Improbe;
-  decltype(&::PMPI_Mrecv) Mrecv;
-  decltype(&::PMPI_Imrecv) Imrecv;
   decltype(&::PMPI_Abort) Abort;
 };
 

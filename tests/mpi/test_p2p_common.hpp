@@ -6,12 +6,14 @@
 // pseudo-random garbage, and the expected bytes are what a native (PMPI) transfer of the same
 // data and datatypes leaves in such a buffer.
 #include <catch2/catch.hpp>
+#include <dlfcn.h>
 #include <mpi.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
 #include <ostream>
 #include <stdexcept>
 #include <string>
@@ -38,6 +40,12 @@ inline int world_size() {
 inline std::uint64_t env_or(const char* name, std::uint64_t fallback) {
   const char* value = std::getenv(name);
   return value != nullptr && *value != '\0' ? std::strtoull(value, nullptr, 10) : fallback;
+}
+
+// True when the job runs over the TCP BTL (the *_tcp variants of the tests).
+inline bool over_tcp() {
+  const char* btl = std::getenv("OMPI_MCA_btl");
+  return btl != nullptr && std::string(btl).find("tcp") != std::string::npos;
 }
 
 // A well-mixed 64-bit value of a few integers, for per-message seeds both ranks can compute.
@@ -216,6 +224,19 @@ inline MPI_Status native_transfer(const void* send, int scount, MPI_Datatype sty
       PMPI_Sendrecv(send, scount, stype, 0, tag, recv, rcount, rtype, 0, tag, oracle_comm(), &status);
   if (rc != nullptr) *rc = code;
   return status;
+}
+
+// Checks that each named MPI_* symbol resolves to libstrider.so in this process: otherwise the
+// tests that call it would only test the underlying MPI against itself.
+inline void check_bound_to_strider(std::initializer_list<const char*> names) {
+  for (const char* name : names) {
+    void* symbol = dlsym(RTLD_DEFAULT, name);
+    Dl_info where{};
+    REQUIRE(symbol != nullptr);
+    REQUIRE(dladdr(symbol, &where) != 0);
+    INFO(name << " comes from " << where.dli_fname);
+    CHECK(std::string(where.dli_fname).find("libstrider") != std::string::npos);
+  }
 }
 
 }  // namespace p2p

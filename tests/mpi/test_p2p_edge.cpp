@@ -2,7 +2,10 @@
 // the same arguments: MPI_PROC_NULL, zero counts, truncation, non-overtaking order between
 // packed and native messages, deferred work that must not deadlock, Request_free, Cancel,
 // Request_get_status, persistent requests, Sendrecv(_replace), the send modes (Bsend, Ssend,
-// Rsend, Issend). Two ranks; the derived type is one Strider packs (8-byte blocks).
+// Rsend, Issend, Ibsend, Irsend and their persistent forms), matched receives (Mrecv, Imrecv).
+// Two ranks; the derived type is one Strider packs (8-byte blocks), and the send modes and
+// matched receives also run with one it forwards (4 KiB blocks).
+
 #include <memory>
 
 #include "test_p2p_common.hpp"
@@ -10,6 +13,7 @@
 namespace {
 
 constexpr const char* kDerived = "vector(16, 1, 3, double)";  // 16 doubles, packed by Strider
+constexpr const char* kForwarded = "vector(4, 512, 1024, double)";  // 4 KiB blocks, left to the MPI
 constexpr int kCount = 2;
 
 int peer() { return 1 - p2p::world_rank(); }
@@ -49,6 +53,35 @@ int error_class(int code) {
   return klass;
 }
 
+// A receive of 2 elements that matched a message of 3 (sent by rank 0 with pattern seed 4 into
+// a buffer of pattern seed 5): MPI_ERR_TRUNCATE, and the first such receive is the reference
+// that every later one must equal in bytes (gaps and the unposted third element included),
+// status and error class.
+struct TruncatedReceive {
+  std::vector<unsigned char> bytes;
+  p2p::StatusInfo status;
+  int klass = -1;
+
+  void check(const p2p::Buffer& buf, const MPI_Status& got_status, int code, const p2p::Type& type, int tag) {
+    const int got_class = error_class(code);
+    CHECK(got_class == MPI_ERR_TRUNCATE);
+    const p2p::StatusInfo got = p2p::info(got_status, type.get());
+    CHECK(got.source == 0);
+    CHECK(got.tag == tag);
+    if (bytes.empty()) {
+      bytes = buf.bytes;
+      status = got;
+      klass = got_class;
+      CHECK(bytes != p2p::pattern(bytes.size(), 5));  // the first two elements landed
+    } else {
+      CHECK(p2p::diff_bytes(buf.bytes, bytes) == "");
+      status.tag = tag;
+      CHECK(got == status);
+      CHECK(got_class == klass);
+    }
+  }
+};
+
 }  // namespace
 
 TEST_CASE("MPI_PROC_NULL: receives leave the buffer untouched and fill the status as natively") {
@@ -83,6 +116,43 @@ TEST_CASE("MPI_PROC_NULL: receives leave the buffer untouched and fill the statu
   CHECK(native_buf.bytes == before);
   CHECK(p2p::info(status, type.get()) == p2p::info(native, type.get()));
   CHECK(buf.bytes == before);
+
+  // Buffered and ready nonblocking sends too (nothing is buffered: no buffer is attached).
+  CHECK(MPI_Ibsend(buf.base(), kCount, type.get(), MPI_PROC_NULL, 5, MPI_COMM_WORLD, &request) == MPI_SUCCESS);
+  CHECK(MPI_Wait(&request, MPI_STATUS_IGNORE) == MPI_SUCCESS);
+  CHECK(MPI_Irsend(buf.base(), kCount, type.get(), MPI_PROC_NULL, 5, MPI_COMM_WORLD, &request) == MPI_SUCCESS);
+  CHECK(MPI_Wait(&request, MPI_STATUS_IGNORE) == MPI_SUCCESS);
+  CHECK(buf.bytes == before);
+
+  // A matched probe of MPI_PROC_NULL gives MPI_MESSAGE_NO_PROC; receiving it is a receive from
+  // MPI_PROC_NULL, with Strider (MPI_Mrecv, MPI_Imrecv) as natively (PMPI_Mrecv).
+  MPI_Message message = MPI_MESSAGE_NULL;
+  CHECK(PMPI_Mprobe(MPI_PROC_NULL, 5, MPI_COMM_WORLD, &message, MPI_STATUS_IGNORE) == MPI_SUCCESS);
+  CHECK(message == MPI_MESSAGE_NO_PROC);
+  MPI_Status native_matched{};
+  CHECK(PMPI_Mrecv(native_buf.base(), kCount, type.get(), &message, &native_matched) == MPI_SUCCESS);
+  for (int nonblocking = 0; nonblocking < 2; ++nonblocking) {
+    INFO((nonblocking ? "MPI_Improbe + MPI_Imrecv" : "MPI_Mprobe + MPI_Mrecv"));
+    status = MPI_Status{};
+    if (nonblocking != 0) {
+      int flag = 0;
+      CHECK(MPI_Improbe(MPI_PROC_NULL, 5, MPI_COMM_WORLD, &flag, &message, MPI_STATUS_IGNORE) == MPI_SUCCESS);
+      CHECK(flag == 1);
+      CHECK(message == MPI_MESSAGE_NO_PROC);
+      CHECK(MPI_Imrecv(buf.base(), kCount, type.get(), &message, &request) == MPI_SUCCESS);
+      CHECK(MPI_Wait(&request, &status) == MPI_SUCCESS);
+      CHECK(request == MPI_REQUEST_NULL);
+    } else {
+      CHECK(MPI_Mprobe(MPI_PROC_NULL, 5, MPI_COMM_WORLD, &message, MPI_STATUS_IGNORE) == MPI_SUCCESS);
+      CHECK(message == MPI_MESSAGE_NO_PROC);
+      CHECK(MPI_Mrecv(buf.base(), kCount, type.get(), &message, &status) == MPI_SUCCESS);
+    }
+    CHECK(message == MPI_MESSAGE_NULL);
+    CHECK(buf.bytes == before);
+    CHECK(native_buf.bytes == before);
+    CHECK(p2p::info(status, type.get()) == p2p::info(native_matched, type.get()));
+    CHECK(p2p::info(status, type.get()) == p2p::info(native, type.get()));
+  }
 }
 
 TEST_CASE("zero counts and zero-size types transfer nothing and report count 0 as natively") {
@@ -145,15 +215,12 @@ TEST_CASE("a message longer than the receive gives MPI_ERR_TRUNCATE and the byte
                               {true, true, waitall},    {false, true, waitall},  {true, false, waitall},
                               {false, false, waitall}};
   const char* completion_names[] = {"Recv", "Irecv + Wait", "Irecv + Waitall"};
-  std::vector<unsigned char> reference;
-  p2p::StatusInfo reference_status;
-  int reference_class = -1;
+  TruncatedReceive truncated;
   int tag = 30;
   // Open MPI 4.1.4 itself hangs over the TCP BTL in the next message after a truncated
   // receive completed by MPI_Waitall (a PMPI-only program shows it), so the Waitall variants
   // run over shared memory only.
-  const char* btl = std::getenv("OMPI_MCA_btl");
-  const bool tcp = btl != nullptr && std::string(btl).find("tcp") != std::string::npos;
+  const bool tcp = p2p::over_tcp();
   for (const Variant& v : variants) {
     if (tcp && v.how == waitall) continue;
     const bool strider_send = v.strider_send, strider_recv = v.strider_recv;
@@ -182,22 +249,7 @@ TEST_CASE("a message longer than the receive gives MPI_ERR_TRUNCATE and the byte
         }
         CHECK(request == MPI_REQUEST_NULL);
       }
-      const int klass = error_class(code);
-      CHECK(klass == MPI_ERR_TRUNCATE);
-      const p2p::StatusInfo got = p2p::info(status, type.get());
-      CHECK(got.source == 0);
-      CHECK(got.tag == tag);
-      if (reference.empty()) {
-        reference = buf.bytes;
-        reference_status = got;
-        reference_class = klass;
-        CHECK(reference != p2p::pattern(reference.size(), 5));  // the first two elements landed
-      } else {
-        CHECK(p2p::diff_bytes(buf.bytes, reference) == "");
-        reference_status.tag = tag;
-        CHECK(got == reference_status);
-        CHECK(klass == reference_class);
-      }
+      truncated.check(buf, status, code, type, tag);
     }
   }
 }
@@ -491,53 +543,56 @@ TEST_CASE("Sendrecv and Sendrecv_replace with derived types match the native res
 
 namespace {
 
-enum Mode { bsend, ssend, rsend, issend };
+enum Mode { bsend, ssend, rsend, issend, ibsend, irsend };
 
-// Rank 0 sends two derived messages to rank 1 with `mode`; rank 1 has posted Irecvs for them
-// (through Strider or not) before rank 0 starts sending.
+// Rank 0 sends two messages of each type (one Strider packs, one it forwards) to rank 1 with
+// `mode`; rank 1 has posted Irecvs for them (through Strider or not) before rank 0 starts
+// sending. Buffered modes attach MPI_Pack_size + MPI_BSEND_OVERHEAD per message, no more.
 void send_mode_test(Mode mode) {
-  const p2p::Type type(kDerived);
   const int rank = p2p::world_rank();
-  {
+  const bool buffered = mode == bsend || mode == ibsend;
+  const bool nonblocking = mode == issend || mode == ibsend || mode == irsend;
+  int type_index = 0;
+  for (const char* spec : {kDerived, kForwarded}) {
+    const p2p::Type type(spec);
     for (int strider_recv = 0; strider_recv < 2; ++strider_recv) {
-      INFO((strider_recv ? "MPI_Irecv" : "PMPI_Irecv"));
-      const int tag = 120 + mode * 2 + strider_recv;
+      INFO(type.text() << " x " << kCount << ", " << (strider_recv ? "MPI_Irecv" : "PMPI_Irecv"));
+      const int tag = 300 + mode * 4 + type_index * 2 + strider_recv;
       constexpr int kMessages = 2;
       if (rank == 0) {
         std::vector<std::unique_ptr<p2p::Buffer>> data;
         for (int m = 0; m < kMessages; ++m)
           data.push_back(std::make_unique<p2p::Buffer>(type, kCount, p2p::mix(121, tag, m)));
         std::vector<unsigned char> attached;
-        if (mode == bsend) {
+        if (buffered) {
           int pack_size = 0;
           CHECK(MPI_Pack_size(kCount, type.get(), MPI_COMM_WORLD, &pack_size) == MPI_SUCCESS);
           attached.resize(static_cast<std::size_t>(kMessages * (pack_size + MPI_BSEND_OVERHEAD)));
           CHECK(MPI_Buffer_attach(attached.data(), static_cast<int>(attached.size())) == MPI_SUCCESS);
         }
-        PMPI_Barrier(MPI_COMM_WORLD);  // the receives are posted (Rsend needs them)
-        std::vector<MPI_Request> requests;
+        PMPI_Barrier(MPI_COMM_WORLD);  // the receives are posted (ready modes need them)
+        std::vector<MPI_Request> requests(kMessages, MPI_REQUEST_NULL);
         for (int m = 0; m < kMessages; ++m) {
           void* b = data[static_cast<std::size_t>(m)]->base();
+          MPI_Request* r = &requests[static_cast<std::size_t>(m)];
           switch (mode) {
             case bsend: CHECK(MPI_Bsend(b, kCount, type.get(), 1, tag, MPI_COMM_WORLD) == MPI_SUCCESS); break;
             case ssend: CHECK(MPI_Ssend(b, kCount, type.get(), 1, tag, MPI_COMM_WORLD) == MPI_SUCCESS); break;
             case rsend: CHECK(MPI_Rsend(b, kCount, type.get(), 1, tag, MPI_COMM_WORLD) == MPI_SUCCESS); break;
-            case issend: {
-              MPI_Request r = MPI_REQUEST_NULL;
-              CHECK(MPI_Issend(b, kCount, type.get(), 1, tag, MPI_COMM_WORLD, &r) == MPI_SUCCESS);
-              requests.push_back(r);
-              break;
-            }
+            case issend: CHECK(MPI_Issend(b, kCount, type.get(), 1, tag, MPI_COMM_WORLD, r) == MPI_SUCCESS); break;
+            case ibsend: CHECK(MPI_Ibsend(b, kCount, type.get(), 1, tag, MPI_COMM_WORLD, r) == MPI_SUCCESS); break;
+            case irsend: CHECK(MPI_Irsend(b, kCount, type.get(), 1, tag, MPI_COMM_WORLD, r) == MPI_SUCCESS); break;
           }
         }
-        if (mode == issend) {
-          // Synchronous: cannot complete before the receiver has matched; the receiver waits
-          // for our barrier after its receives complete.
+        if (nonblocking) {
+          // Issend cannot complete before the receiver has matched; the receiver waits for our
+          // barrier only after its receives complete.
           int flag = 0;
           while (flag == 0)
             CHECK(MPI_Testall(kMessages, requests.data(), &flag, MPI_STATUSES_IGNORE) == MPI_SUCCESS);
+          for (MPI_Request r : requests) CHECK(r == MPI_REQUEST_NULL);
         }
-        if (mode == bsend) {
+        if (buffered) {
           void* address = nullptr;
           int size = 0;
           CHECK(MPI_Buffer_detach(&address, &size) == MPI_SUCCESS);  // waits for the buffered sends
@@ -565,6 +620,7 @@ void send_mode_test(Mode mode) {
         PMPI_Barrier(MPI_COMM_WORLD);
       }
     }
+    ++type_index;
   }
 }
 
@@ -579,6 +635,120 @@ TEST_CASE("MPI_Ssend of derived types") { send_mode_test(ssend); }
 TEST_CASE("MPI_Rsend of derived types to posted receives") { send_mode_test(rsend); }
 
 TEST_CASE("MPI_Issend of derived types") { send_mode_test(issend); }
+
+TEST_CASE("MPI_Ibsend of derived types with a buffer of MPI_Pack_size + MPI_BSEND_OVERHEAD per message") {
+  send_mode_test(ibsend);
+}
+
+TEST_CASE("MPI_Irsend of derived types to posted receives") { send_mode_test(irsend); }
+
+namespace {
+
+enum PersistentMode { bsend_init, ssend_init, rsend_init };
+
+// Each rank sends a derived message Strider packs and one it forwards to the other with a
+// persistent request of `mode`, and receives both with Recv_init; the buffers stay where they
+// are, the data changes every round, and each round's receives are started on both ranks
+// before any send starts (ready mode needs them). Buffered mode attaches MPI_Pack_size +
+// MPI_BSEND_OVERHEAD per message for each round and detaches it (which waits) after.
+void persistent_mode_test(PersistentMode mode) {
+  using Init = int (*)(const void*, int, MPI_Datatype, int, int, MPI_Comm, MPI_Request*);
+  const Init init = mode == bsend_init ? MPI_Bsend_init : mode == ssend_init ? MPI_Ssend_init : MPI_Rsend_init;
+  const int rank = p2p::world_rank(), other = peer();
+  struct Channel {
+    p2p::Type type;
+    int tag;
+    std::uint64_t seed;
+    p2p::Buffer send, recv, want;
+    Channel(const char* spec, int tag_, std::uint64_t seed_)
+        : type(spec), tag(tag_), seed(seed_), send(type, kCount, 0), recv(type, kCount, seed),
+          want(type, kCount, seed) {}
+  };
+  std::vector<std::unique_ptr<Channel>> channels;
+  channels.push_back(std::make_unique<Channel>(kDerived, 400 + mode * 2, 141));
+  // Open MPI 4.1.4 over shared memory sends zeros from the second start on of a persistent
+  // buffered send longer than its eager limit (4 KiB), natively too (a PMPI-only program
+  // shows it), so the forwarded message (32 KiB) takes that mode over TCP only.
+  if (mode != bsend_init || p2p::over_tcp())
+    channels.push_back(std::make_unique<Channel>(kForwarded, 401 + mode * 2, 142));
+  const int n = static_cast<int>(channels.size());
+  // The receives first (requests[0, n)), then the sends (requests[n, 2n)).
+  std::vector<MPI_Request> requests(static_cast<std::size_t>(2 * n), MPI_REQUEST_NULL);
+  int attach_size = 0;
+  for (int i = 0; i < n; ++i) {
+    Channel& c = *channels[static_cast<std::size_t>(i)];
+    CHECK(MPI_Recv_init(c.recv.base(), kCount, c.type.get(), other, c.tag, MPI_COMM_WORLD,
+                        &requests[static_cast<std::size_t>(i)]) == MPI_SUCCESS);
+    CHECK(init(c.send.base(), kCount, c.type.get(), other, c.tag, MPI_COMM_WORLD,
+               &requests[static_cast<std::size_t>(n + i)]) == MPI_SUCCESS);
+    int pack_size = 0;
+    CHECK(MPI_Pack_size(kCount, c.type.get(), MPI_COMM_WORLD, &pack_size) == MPI_SUCCESS);
+    attach_size += pack_size + MPI_BSEND_OVERHEAD;
+  }
+  std::vector<unsigned char> attached(mode == bsend_init ? static_cast<std::size_t>(attach_size) : 0);
+  for (int round = 0; round < 4; ++round) {
+    INFO("round " << round);
+    for (auto& c : channels)
+      p2p::fill_pattern(c->send.bytes.data(), c->send.bytes.size(), p2p::mix(c->seed, rank, round));
+    if (!attached.empty())
+      CHECK(MPI_Buffer_attach(attached.data(), static_cast<int>(attached.size())) == MPI_SUCCESS);
+    for (int half = 0; half < 2; ++half) {
+      MPI_Request* first = requests.data() + half * n;
+      if (round % 2 == 0) {
+        CHECK(MPI_Startall(n, first) == MPI_SUCCESS);
+      } else {
+        for (int i = 0; i < n; ++i) CHECK(MPI_Start(&first[i]) == MPI_SUCCESS);
+      }
+      if (half == 0) PMPI_Barrier(MPI_COMM_WORLD);  // both ranks' receives are started
+    }
+    std::vector<MPI_Status> statuses(requests.size());
+    if (round % 3 == 0) {
+      CHECK(MPI_Waitall(2 * n, requests.data(), statuses.data()) == MPI_SUCCESS);
+    } else if (round % 3 == 1) {
+      for (int i = 2 * n - 1; i >= 0; --i)
+        CHECK(MPI_Wait(&requests[static_cast<std::size_t>(i)], &statuses[static_cast<std::size_t>(i)]) == MPI_SUCCESS);
+    } else {
+      int flag = 0;
+      while (flag == 0) CHECK(MPI_Testall(2 * n, requests.data(), &flag, statuses.data()) == MPI_SUCCESS);
+    }
+    for (MPI_Request r : requests) CHECK(r != MPI_REQUEST_NULL);  // persistent: stay allocated
+    if (!attached.empty()) {
+      void* address = nullptr;
+      int size = 0;
+      CHECK(MPI_Buffer_detach(&address, &size) == MPI_SUCCESS);
+      CHECK(address == attached.data());
+    }
+    for (int i = 0; i < n; ++i) {
+      // The other rank's data, delivered natively into the same buffer state.
+      Channel& c = *channels[static_cast<std::size_t>(i)];
+      INFO(c.type.text() << " x " << kCount);
+      p2p::Buffer peer_data(c.type, kCount, p2p::mix(c.seed, other, round));
+      const MPI_Status native =
+          p2p::native_transfer(peer_data.base(), kCount, c.type.get(), c.want.base(), kCount, c.type.get());
+      CHECK(p2p::diff_bytes(c.recv.bytes, c.want.bytes) == "");
+      CHECK(p2p::info(statuses[static_cast<std::size_t>(i)], c.type.get()) ==
+            expected_info(native, c.type.get(), other, c.tag));
+    }
+  }
+  for (MPI_Request& r : requests) {
+    CHECK(MPI_Request_free(&r) == MPI_SUCCESS);
+    CHECK(r == MPI_REQUEST_NULL);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("persistent Bsend_init with derived types over several Start/Startall rounds") {
+  persistent_mode_test(bsend_init);
+}
+
+TEST_CASE("persistent Ssend_init with derived types over several Start/Startall rounds") {
+  persistent_mode_test(ssend_init);
+}
+
+TEST_CASE("persistent Rsend_init with derived types to started receives over several rounds") {
+  persistent_mode_test(rsend_init);
+}
 
 TEST_CASE("Probe, Iprobe, Mprobe/Mrecv and Improbe/Imrecv see Strider's messages as native ones") {
   const p2p::Type type(kDerived), large("vector(3, 600, 700, double)");  // packed / native
@@ -634,4 +804,61 @@ TEST_CASE("Probe, Iprobe, Mprobe/Mrecv and Improbe/Imrecv see Strider's messages
       }
     }
   }
+}
+
+TEST_CASE("MPI_Mrecv and MPI_Imrecv of a message longer than the receive give MPI_ERR_TRUNCATE as natively") {
+  const ReturningComm rc_comm;
+  const int rank = p2p::world_rank();
+  // Sender: 3 elements; receiver: room for 2, matched by Mprobe or Improbe (from MPI_ANY_SOURCE
+  // with MPI_ANY_TAG every other time). The PMPI_Send -> PMPI_Mrecv transfer is the reference
+  // for the bytes, the status and the error class.
+  enum How { pmpi_mrecv, mrecv, imrecv, pmpi_imrecv };
+  const char* how_names[] = {"PMPI_Mprobe + PMPI_Mrecv", "MPI_Mprobe + MPI_Mrecv",
+                             "MPI_Improbe + MPI_Imrecv + MPI_Wait", "PMPI_Improbe + PMPI_Imrecv + PMPI_Wait"};
+  int tag = 170;
+  for (const char* spec : {kDerived, kForwarded}) {
+    const p2p::Type type(spec);
+    TruncatedReceive truncated;
+    for (const How how : {pmpi_mrecv, mrecv, imrecv, pmpi_imrecv}) {
+      for (int strider_send = 0; strider_send < 2; ++strider_send) {
+        ++tag;
+        INFO(type.text() << ": " << (strider_send ? "MPI_Send" : "PMPI_Send") << " -> " << how_names[how]);
+        if (rank == 0) {
+          p2p::Buffer data(type, 3, 4);
+          CHECK((strider_send ? MPI_Send : PMPI_Send)(data.base(), 3, type.get(), 1, tag, rc_comm.comm) ==
+                MPI_SUCCESS);
+          continue;
+        }
+        p2p::Buffer buf(type, 3, 5);  // room for 3, but only 2 are posted: bytes past them must stay
+        const bool any = tag % 2 == 0;
+        const int source = any ? MPI_ANY_SOURCE : 0, match_tag = any ? MPI_ANY_TAG : tag;
+        const bool strider = how == mrecv || how == imrecv;
+        MPI_Message message = MPI_MESSAGE_NULL;
+        MPI_Status probed{}, status{};
+        int code = MPI_SUCCESS;
+        if (how == mrecv || how == pmpi_mrecv) {
+          CHECK((strider ? MPI_Mprobe : PMPI_Mprobe)(source, match_tag, rc_comm.comm, &message, &probed) ==
+                MPI_SUCCESS);
+          code = (strider ? MPI_Mrecv : PMPI_Mrecv)(buf.base(), 2, type.get(), &message, &status);
+        } else {
+          int flag = 0;
+          while (flag == 0)
+            CHECK((strider ? MPI_Improbe : PMPI_Improbe)(source, match_tag, rc_comm.comm, &flag, &message, &probed) ==
+                  MPI_SUCCESS);
+          MPI_Request request = MPI_REQUEST_NULL;
+          CHECK((strider ? MPI_Imrecv : PMPI_Imrecv)(buf.base(), 2, type.get(), &message, &request) == MPI_SUCCESS);
+          code = (strider ? MPI_Wait : PMPI_Wait)(&request, &status);
+          CHECK(request == MPI_REQUEST_NULL);
+        }
+        CHECK(message == MPI_MESSAGE_NULL);
+        CHECK(p2p::info(probed, type.get()).count == 3);
+        truncated.check(buf, status, code, type, tag);
+      }
+    }
+  }
+}
+
+TEST_CASE("the buffered, ready, persistent-mode and matched-receive calls bind to libstrider.so") {
+  p2p::check_bound_to_strider(
+      {"MPI_Ibsend", "MPI_Irsend", "MPI_Bsend_init", "MPI_Ssend_init", "MPI_Rsend_init", "MPI_Mrecv", "MPI_Imrecv"});
 }

@@ -4,7 +4,6 @@
 // transfer must leave the same bytes and the same status as the native/native one.
 // The same program also runs with one rank under STRIDER_DISABLE=1 (a peer without Strider)
 // and with STRIDER_METHOD=native on all ranks (see CMakeLists.txt).
-#include <dlfcn.h>
 
 #include "memory/classify.hpp"
 #include "plan/method.hpp"
@@ -101,15 +100,7 @@ int do_recv(const Pair& p, void* buf, int count, MPI_Datatype type, int source, 
 }  // namespace
 
 TEST_CASE("the test program's MPI_* calls bind to libstrider.so") {
-  // Otherwise every other test here would only test the underlying MPI against itself.
-  for (const char* name : {"MPI_Send", "MPI_Recv", "MPI_Isend", "MPI_Irecv", "MPI_Wait", "MPI_Type_commit"}) {
-    void* symbol = dlsym(RTLD_DEFAULT, name);
-    Dl_info where{};
-    REQUIRE(symbol != nullptr);
-    REQUIRE(dladdr(symbol, &where) != 0);
-    INFO(name << " comes from " << where.dli_fname);
-    CHECK(std::string(where.dli_fname).find("libstrider") != std::string::npos);
-  }
+  p2p::check_bound_to_strider({"MPI_Send", "MPI_Recv", "MPI_Isend", "MPI_Irecv", "MPI_Wait", "MPI_Type_commit"});
 }
 
 TEST_CASE("every sender/receiver method pair delivers the bytes and status of a native transfer") {
