@@ -370,6 +370,14 @@ static int compare_doubles(const void* a, const void* b) {
   return (x > y) - (x < y);
 }
 
+/* The index of `value` among the n option names; `current` (and *ok cleared) when none matches. */
+static int choose(const char* value, const char* const* names, int n, int current, int* ok) {
+  for (int k = 0; k < n; ++k)
+    if (!strcmp(value, names[k])) return k;
+  *ok = 0;
+  return current;
+}
+
 static int parse_triple(const char* s, int out[3]) {
   return sscanf(s, "%d,%d,%d", &out[0], &out[1], &out[2]) == 3;
 }
@@ -425,25 +433,13 @@ int main(int argc, char** argv) {
     } else if (!strcmp(argv[i], "--r")) {
       g.r = atoi(v);
     } else if (!strcmp(argv[i], "--types")) {
-      int found = 0;
-      for (int t = 0; t < 4; ++t)
-        if (!strcmp(v, kTypeNames[t])) types = (enum Types)t, found = 1;
-      ok_args = ok_args && found;
+      types = (enum Types)choose(v, kTypeNames, 4, types, &ok_args);
     } else if (!strcmp(argv[i], "--method")) {
-      int found = 0;
-      for (int m = 0; m < 3; ++m)
-        if (!strcmp(v, kMethodNames[m])) method = (enum Method)m, found = 1;
-      ok_args = ok_args && found;
+      method = (enum Method)choose(v, kMethodNames, 3, method, &ok_args);
     } else if (!strcmp(argv[i], "--memory")) {
-      int found = 0;
-      for (int m = 0; m < 3; ++m)
-        if (!strcmp(v, kMemoryNames[m])) memory = (enum Memory)m, found = 1;
-      ok_args = ok_args && found;
+      memory = (enum Memory)choose(v, kMemoryNames, 3, memory, &ok_args);
     } else if (!strcmp(argv[i], "--staging")) {
-      int found = 0;
-      for (int m = 0; m < 2; ++m)
-        if (!strcmp(v, kStagingNames[m])) staging = (enum Staging)m, found = 1;
-      ok_args = ok_args && found;
+      staging = (enum Staging)choose(v, kStagingNames, 2, staging, &ok_args);
     } else if (!strcmp(argv[i], "--periodic")) {
       const size_t len = strlen(v);
       if (len != 1 && len != 3) ok_args = 0;

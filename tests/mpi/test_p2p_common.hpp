@@ -92,26 +92,29 @@ inline std::string diff_bytes(const std::vector<unsigned char>& got, const std::
 }
 
 // A datatype built from spec text and committed through Strider (MPI_Type_commit), freed
-// through Strider (MPI_Type_free) so its cached layout goes with it.
+// through Strider (MPI_Type_free) so its cached layout goes with it. A program that links the
+// modules instead of libstrider.so passes exec::type_commit and exec::type_free.
 class Type {
  public:
-  explicit Type(const std::string& text) {
+  using Handler = int (*)(MPI_Datatype*);
+  explicit Type(const std::string& text, Handler commit = MPI_Type_commit, Handler free = MPI_Type_free)
+      : free_(free) {
     auto parsed = strider::core::parse_spec(text);
     if (const auto* error = std::get_if<strider::core::SpecError>(&parsed))
       throw std::runtime_error(strider::core::format_error(text, *error));
-    init(std::get<strider::core::SpecNode>(parsed));
+    init(std::get<strider::core::SpecNode>(parsed), commit);
   }
-  explicit Type(const strider::core::SpecNode& spec) { init(spec); }
+  explicit Type(const strider::core::SpecNode& spec) { init(spec, MPI_Type_commit); }
   Type(Type&& other) noexcept
-      : type_(other.type_), text_(std::move(other.text_)), size_(other.size_), extent_(other.extent_),
-        true_lb_(other.true_lb_), true_extent_(other.true_extent_) {
+      : type_(other.type_), free_(other.free_), text_(std::move(other.text_)), size_(other.size_),
+        extent_(other.extent_), true_lb_(other.true_lb_), true_extent_(other.true_extent_) {
     other.type_ = MPI_DATATYPE_NULL;
   }
   Type(const Type&) = delete;
   Type& operator=(const Type&) = delete;
   Type& operator=(Type&&) = delete;
   ~Type() {
-    if (type_ != MPI_DATATYPE_NULL && !strider::mpi::is_predefined(type_)) MPI_Type_free(&type_);
+    if (type_ != MPI_DATATYPE_NULL && !strider::mpi::is_predefined(type_)) free_(&type_);
   }
 
   MPI_Datatype get() const { return type_; }
@@ -129,12 +132,12 @@ class Type {
   }
 
  private:
-  void init(const strider::core::SpecNode& spec) {
+  void init(const strider::core::SpecNode& spec, Handler commit) {
     text_ = strider::core::to_string(spec);
     std::string error;
     if (strider::mpi::build_type(spec, &type_, &error) != MPI_SUCCESS)
       throw std::runtime_error("cannot build " + text_ + ": " + error);
-    if (!strider::mpi::is_predefined(type_)) MPI_Type_commit(&type_);
+    if (!strider::mpi::is_predefined(type_)) commit(&type_);
     query();
   }
   void query() {
@@ -149,6 +152,7 @@ class Type {
   }
 
   MPI_Datatype type_ = MPI_DATATYPE_NULL;
+  Handler free_ = MPI_Type_free;
   std::string text_;
   std::int64_t size_ = 0, extent_ = 0, true_lb_ = 0, true_extent_ = 0;
 };

@@ -6,15 +6,11 @@
 // cannot see the library's counters. test_p2p_edge runs the same calls through MPI_*.
 #include <cstdint>
 #include <memory>
-#include <string>
-#include <variant>
 #include <vector>
 
 #include "core/counters.hpp"
-#include "core/spec.hpp"
 #include "exec/datatype.hpp"
 #include "exec/p2p.hpp"
-#include "mpi/type_builder.hpp"
 #include "test_p2p_common.hpp"
 
 namespace {
@@ -32,35 +28,9 @@ const Case kCases[] = {{"vector(16, 1, 3, double)", true}, {"vector(4, 512, 1024
 
 // A datatype from spec text, committed and freed through exec:: so that Strider's type cache
 // knows it (this program's MPI_Type_commit is the MPI's own).
-class Type {
- public:
-  explicit Type(const char* spec) {
-    auto parsed = core::parse_spec(spec);
-    REQUIRE(std::holds_alternative<core::SpecNode>(parsed));
-    std::string error;
-    REQUIRE(strider::mpi::build_type(std::get<core::SpecNode>(parsed), &handle_, &error) == MPI_SUCCESS);
-    REQUIRE(exec::type_commit(&handle_) == MPI_SUCCESS);
-  }
-  ~Type() { exec::type_free(&handle_); }
-  Type(const Type&) = delete;
-  Type& operator=(const Type&) = delete;
-
-  MPI_Datatype get() const { return handle_; }
-
-  // Room for `count` elements and a margin on both sides, filled with the pattern of `seed`.
-  p2p::Buffer buffer(int count, std::uint64_t seed) const {
-    MPI_Aint lb = 0, extent = 0, true_lb = 0, true_extent = 0;
-    PMPI_Type_get_extent(handle_, &lb, &extent);
-    PMPI_Type_get_true_extent(handle_, &true_lb, &true_extent);
-    const std::int64_t lo = true_lb < 0 ? true_lb : 0;
-    const std::int64_t hi = true_lb + (count - 1) * static_cast<std::int64_t>(extent) + true_extent;
-    p2p::Buffer b(static_cast<std::size_t>(hi - lo + 2 * p2p::Buffer::kMargin), seed);
-    b.offset = p2p::Buffer::kMargin - lo;
-    return b;
-  }
-
- private:
-  MPI_Datatype handle_ = MPI_DATATYPE_NULL;
+struct Type : p2p::Type {
+  explicit Type(const char* spec) : p2p::Type(spec, exec::type_commit, exec::type_free) {}
+  p2p::Buffer buffer(int count, std::uint64_t seed) const { return p2p::Buffer(*this, count, seed); }
 };
 
 // The messages this rank counted per method since construction.
