@@ -48,6 +48,11 @@ extern "C" {
   return guarded<&::MPI_Type_free, &Next::Type_free, exec::type_free>(Call::Type_free, type);
 }
 
+[[gnu::visibility("default")]] int MPI_Type_dup(MPI_Datatype type, MPI_Datatype* newtype) {
+  return guarded<&::MPI_Type_dup, &Next::Type_dup, exec::type_dup>(Call::Type_dup, type,
+                                                                    newtype);
+}
+
 [[gnu::visibility("default")]] int MPI_Pack(const void* inbuf, int incount, MPI_Datatype type,
                                             void* outbuf, int outsize, int* position,
                                             MPI_Comm comm) {

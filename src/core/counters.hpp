@@ -11,7 +11,7 @@ namespace strider::core {
 
 // Every intercepted MPI function; the interpose layer counts each call into one slot.
 enum class Call : std::uint8_t {
-  Init, Init_thread, Finalize, Type_commit, Type_free, Pack, Unpack, Pack_size,
+  Init, Init_thread, Finalize, Type_commit, Type_free, Type_dup, Pack, Unpack, Pack_size,
   Send, Ssend, Bsend, Rsend, Recv, Isend, Issend, Ibsend, Irsend, Irecv, Mrecv, Imrecv,
   Sendrecv, Sendrecv_replace, Send_init, Bsend_init, Ssend_init, Rsend_init, Recv_init, Start,
   Startall, Wait, Waitall, Waitany, Waitsome, Test, Testall, Testany, Testsome, Request_free,

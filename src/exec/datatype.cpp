@@ -17,4 +17,10 @@ int type_free(MPI_Datatype* type) {
   return mpi::next().Type_free(type);
 }
 
+int type_dup(MPI_Datatype type, MPI_Datatype* newtype) {
+  const int rc = mpi::next().Type_dup(type, newtype);
+  if (rc == MPI_SUCCESS && newtype != nullptr) types::type_cache().on_dup(type, *newtype);
+  return rc;
+}
+
 }  // namespace strider::exec

@@ -20,6 +20,7 @@ constexpr void for_each_slot(Next& n, F&& f) {
   f(n.Finalize, "Finalize");
   f(n.Type_commit, "Type_commit");
   f(n.Type_free, "Type_free");
+  f(n.Type_dup, "Type_dup");
   f(n.Pack, "Pack");
   f(n.Unpack, "Unpack");
   f(n.Pack_size, "Pack_size");

@@ -16,6 +16,7 @@ struct Next {
   decltype(&::PMPI_Finalize) Finalize;
   decltype(&::PMPI_Type_commit) Type_commit;
   decltype(&::PMPI_Type_free) Type_free;
+  decltype(&::PMPI_Type_dup) Type_dup;
   decltype(&::PMPI_Pack) Pack;
   decltype(&::PMPI_Unpack) Unpack;
   decltype(&::PMPI_Pack_size) Pack_size;

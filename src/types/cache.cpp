@@ -60,6 +60,29 @@ void TypeCache::on_free(MPI_Datatype type) {
   core::new_decision_epoch();
 }
 
+void TypeCache::on_dup(MPI_Datatype original, MPI_Datatype copy) {
+  if (original == MPI_DATATYPE_NULL || copy == MPI_DATATYPE_NULL) return;
+  std::shared_ptr<const Layout> layout;
+  bool committed = false;
+  Impl& state = impl();
+  {
+    std::shared_lock lock(state.mutex);
+    if (auto it = state.committed.find(original); it != state.committed.end()) {
+      layout = it->second;  // null for a committed type without a Layout
+      committed = true;
+    }
+  }
+  if (!committed) {
+    // An uncommitted original gives an uncommitted dup, cached when it is committed itself.
+    if (mpi::type_envelope(original).combiner != MPI_COMBINER_NAMED) return;
+    layout = find(original);
+  }
+  std::unique_lock lock(state.mutex);
+  state.committed[copy] = std::move(layout);
+  generation_.fetch_add(1, std::memory_order_acq_rel);
+  core::new_decision_epoch();
+}
+
 std::shared_ptr<const Layout> TypeCache::find(MPI_Datatype type) {
   if (type == MPI_DATATYPE_NULL) return nullptr;
   Impl& state = impl();

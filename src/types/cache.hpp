@@ -18,6 +18,9 @@ class TypeCache {
   void on_commit(MPI_Datatype type);
   // Forgets a type about to be freed.
   void on_free(MPI_Datatype type);
+  // `copy` is a new MPI_Type_dup of `original`: it shares the original's entry when the
+  // original is committed through Strider or named (a dup is committed iff its original is).
+  void on_dup(MPI_Datatype original, MPI_Datatype copy);
   // The Layout, or null when the type is unknown (never committed through Strider) or has
   // no Layout. Named types are looked up (and cached) on demand.
   std::shared_ptr<const Layout> find(MPI_Datatype type);

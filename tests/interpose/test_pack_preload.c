@@ -1,6 +1,7 @@
 /* MPI_Pack / MPI_Unpack in a plain MPI program (run with libstrider.so preloaded): vector,
  * C- and Fortran-order subarray faces and an hvector of vectors, packed with incount 2 at an
- * odd position and compared with an element-by-element gather computed here; then unpacked
+ * odd position (and the vector's MPI_Type_dup, freed original, no commit of its own) and
+ * compared with an element-by-element gather computed here; then unpacked
  * into a zeroed buffer and compared with the matching scatter. A too-small outsize must give
  * MPI_ERR_TRUNCATE and a zero count must leave the position alone. Prints
  * "pack_preload[0]: data ok (N packs, N unpacks)" and, per failure, what differed. */
@@ -129,8 +130,13 @@ int main(int argc, char** argv) {
       for (int i = 0; i < 50; ++i)
         for (int j = 0; j < 2; ++j) push(&e, c * extent + (i * 5 + j) * 8);
     check("vector", type, &e, (size_t)(extent * INCOUNT));
-    free(e.offsets);
+    /* A dup of a committed type is committed without an MPI_Type_commit call. */
+    MPI_Datatype copy;
+    MPI_Type_dup(type, &copy);
     MPI_Type_free(&type);
+    check("dup of vector", copy, &e, (size_t)(extent * INCOUNT));
+    free(e.offsets);
+    MPI_Type_free(&copy);
   }
   { /* hvector(4, 1, 1000 B, vector(3, 1, 2, int)) */
     MPI_Datatype row, type;

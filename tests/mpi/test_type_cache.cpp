@@ -7,9 +7,11 @@
 #include <thread>
 #include <vector>
 
+#include "core/counters.hpp"
 #include "exec/datatype.hpp"
 #include "exec/forward.hpp"
 #include "exec/p2p.hpp"
+#include "exec/pack.hpp"
 #include "layout_printing.hpp"
 #include "types/cache.hpp"
 
@@ -78,6 +80,68 @@ TEST_CASE("MPI_Type_dup has the layout of its original") {
   REQUIRE(still);
   CHECK(still->pieces == std::vector<Piece>{{0, 8, {{3, 32}}}});
   strider::exec::type_free(&copy);
+}
+
+namespace {
+
+// Packs one `type` element of a patterned buffer through Strider (exec::pack) and through the
+// underlying MPI (PMPI_Pack); true when the bytes are equal and Strider's host engine ran.
+bool packs_like_mpi_on_host(MPI_Datatype type, int span) {
+  std::vector<unsigned char> in(static_cast<std::size_t>(span));
+  for (std::size_t i = 0; i < in.size(); ++i) in[i] = static_cast<unsigned char>(i * 37 + 5);
+  int size = 0;
+  REQUIRE(PMPI_Pack_size(1, type, MPI_COMM_SELF, &size) == MPI_SUCCESS);
+  std::vector<unsigned char> ours(static_cast<std::size_t>(size), 0), theirs(ours.size(), 1);
+  const auto before = strider::core::counters().method_calls(strider::core::Method::host_pack);
+  int pos = 0;
+  REQUIRE(strider::exec::pack(in.data(), 1, type, ours.data(), size, &pos, MPI_COMM_SELF) == MPI_SUCCESS);
+  const bool on_host =
+      strider::core::counters().method_calls(strider::core::Method::host_pack) == before + 1;
+  int native_pos = 0;
+  REQUIRE(PMPI_Pack(in.data(), 1, type, theirs.data(), size, &native_pos, MPI_COMM_SELF) == MPI_SUCCESS);
+  return on_host && pos == native_pos && ours == theirs;
+}
+
+}  // namespace
+
+TEST_CASE("a dup of a committed type is packed by Strider without a commit of its own") {
+  MPI_Datatype t = committed_vector(5, 2, 3);
+  MPI_Datatype copy;
+  REQUIRE(strider::exec::type_dup(t, &copy) == MPI_SUCCESS);
+  REQUIRE(strider::exec::type_free(&t) == MPI_SUCCESS);  // the dup outlives its original
+  auto layout = type_cache().find(copy);
+  REQUIRE(layout);
+  CHECK(layout->pieces == std::vector<Piece>{{0, 16, {{5, 24}}}});
+  CHECK(packs_like_mpi_on_host(copy, 5 * 24));
+  // A dup of the dup, and of a named type, are committed too.
+  MPI_Datatype again, dbl;
+  REQUIRE(strider::exec::type_dup(copy, &again) == MPI_SUCCESS);
+  REQUIRE(strider::exec::type_dup(MPI_DOUBLE, &dbl) == MPI_SUCCESS);
+  CHECK(packs_like_mpi_on_host(again, 5 * 24));
+  auto named = type_cache().find(dbl);
+  REQUIRE(named);
+  CHECK(named->pieces == std::vector<Piece>{{0, 8, {}}});
+  CHECK(packs_like_mpi_on_host(dbl, 8));
+  // Freeing one handle forgets that handle only.
+  const MPI_Datatype copy_handle = copy;
+  REQUIRE(strider::exec::type_free(&copy) == MPI_SUCCESS);
+  CHECK_FALSE(type_cache().holds(copy_handle));
+  CHECK(type_cache().find(again));
+  REQUIRE(strider::exec::type_free(&again) == MPI_SUCCESS);
+  REQUIRE(strider::exec::type_free(&dbl) == MPI_SUCCESS);
+}
+
+TEST_CASE("a dup of an uncommitted type is known only once committed") {
+  MPI_Datatype t;
+  MPI_Type_vector(3, 1, 2, MPI_INT, &t);
+  MPI_Datatype copy;
+  REQUIRE(strider::exec::type_dup(t, &copy) == MPI_SUCCESS);
+  CHECK_FALSE(type_cache().find(copy));
+  REQUIRE(strider::exec::type_commit(&copy) == MPI_SUCCESS);
+  REQUIRE(type_cache().find(copy));
+  CHECK(packs_like_mpi_on_host(copy, 5 * 4));
+  REQUIRE(strider::exec::type_free(&copy) == MPI_SUCCESS);
+  MPI_Type_free(&t);
 }
 
 TEST_CASE("freeing the inner type keeps the outer type's layout") {
