@@ -6,15 +6,20 @@
 // Fortran call takes exactly the path of the same C call, counters and fallbacks included.
 //
 // Calls that take requests are all here, so a request Strider tracks is always completed
-// through Strider. MPI_Neighbor_alltoallw is not: from Fortran it goes to the underlying MPI.
+// through Strider.
 #include <dlfcn.h>
 #include <mpi.h>
 
+#include <type_traits>
 #include <vector>
+
+#include "mpi/calls.hpp"
 
 namespace {
 
 using Fint = MPI_Fint;
+// Fortran INTEGER arrays (counts) are passed to C as int arrays.
+static_assert(std::is_same_v<Fint, int>, "MPI_Fint is int in the Open MPI this is built for");
 constexpr int kStatusInts = static_cast<int>(sizeof(MPI_Status) / sizeof(Fint));  // MPI_STATUS_SIZE
 constexpr Fint kTrue = 1;  // gfortran's .TRUE., as Open MPI's Fortran bindings use it
 
@@ -391,4 +396,24 @@ STRIDER_FORTRAN(request_get_status, (Fint * request, Fint* flag, Fint* status, F
     if (c_flag) put_status(&s, status);
   }
   set_error(ierr, rc);
+}
+
+// Collectives.
+
+// The arrays have one entry per neighbour: the datatypes are converted for as many as the
+// communicator's topology has. Without a topology there is nothing to convert, and the C call
+// reports the error.
+STRIDER_FORTRAN(neighbor_alltoallw, (void* sendbuf, Fint* sendcounts, MPI_Aint* sdispls,
+                                     Fint* sendtypes, void* recvbuf, Fint* recvcounts,
+                                     MPI_Aint* rdispls, Fint* recvtypes, Fint* comm, Fint* ierr)) {
+  const MPI_Comm c = MPI_Comm_f2c(*comm);
+  strider::mpi::Neighbours n;
+  const bool known = c != MPI_COMM_NULL && strider::mpi::topology_neighbours(c, n);
+  std::vector<MPI_Datatype> send_types, recv_types;
+  if (known) {
+    for (std::size_t i = 0; i < n.destinations.size(); ++i) send_types.push_back(MPI_Type_f2c(sendtypes[i]));
+    for (std::size_t i = 0; i < n.sources.size(); ++i) recv_types.push_back(MPI_Type_f2c(recvtypes[i]));
+  }
+  set_error(ierr, MPI_Neighbor_alltoallw(c_buffer(sendbuf), sendcounts, sdispls, send_types.data(),
+                                         c_buffer(recvbuf), recvcounts, rdispls, recv_types.data(), c));
 }

@@ -5,14 +5,17 @@
 ! Covered: Type_commit, Type_dup (no commit of its own), Send/Recv, Sendrecv, Isend/Irecv with
 ! Waitall, Issend with Waitany, persistent requests with Startall and Testall, Test,
 ! Waitsome, Testsome, Mprobe with Mrecv and Imrecv, Sendrecv_replace, Pack/Unpack/Pack_size,
-! Cancel, Request_get_status and Type_free. Prints "fortran[R]: data ok (N checks)" or what
+! Cancel, Request_get_status, Neighbor_alltoallw (against PMPI_Neighbor_alltoallw) and
+! Type_free. Prints "fortran[R]: data ok (N checks)" or what
 ! differed.
 program fortran_exchange
   use mpi
   implicit none
   integer, parameter :: nb = 40, bl = 2, st = 5, span = (nb - 1)*st + bl
   double precision :: src(span), got(span), ref(span), buf(span), ref_replace(span)
-  double precision :: packed(nb*bl), native_packed(nb*bl)
+  double precision :: packed(nb*bl), native_packed(nb*bl), both(2*span), native_both(2*span)
+  integer(kind=MPI_ADDRESS_KIND) :: sdispls(2), rdispls(2)
+  integer :: cart, counts(2), stypes(2), rtypes(2)
   integer :: vtype, dtype, rank, peer, ierr, i, round, idx, outcount, done, cnt, pos, msg
   integer :: failures, checks
   integer :: status(MPI_STATUS_SIZE), statuses(MPI_STATUS_SIZE, 2), reqs(2), indices(2)
@@ -176,6 +179,24 @@ program fortran_exchange
   end do
   call MPI_Waitall(2, reqs, MPI_STATUSES_IGNORE, ierr)
   call check_data('request_get_status', got)
+
+  ! A periodic ring of two ranks: both neighbours are the peer; each half of `both` receives
+  ! one of its messages.
+  call MPI_Cart_create(MPI_COMM_WORLD, 1, [2], [.true.], .false., cart, ierr)
+  counts = 1
+  sdispls = 0
+  rdispls = [0_MPI_ADDRESS_KIND, int(8*span, MPI_ADDRESS_KIND)]
+  stypes = dtype
+  rtypes = vtype
+  native_both = 0
+  both = 0
+  call PMPI_Neighbor_alltoallw(src, counts, sdispls, stypes, native_both, counts, rdispls, rtypes, &
+                               cart, ierr)
+  call MPI_Neighbor_alltoallw(src, counts, sdispls, stypes, both, counts, rdispls, rtypes, cart, ierr)
+  checks = checks + 1
+  if (any(both /= native_both)) call fail('neighbor_alltoallw')
+  call check_data('neighbor_alltoallw half', both(span + 1:))
+  call MPI_Comm_free(cart, ierr)
 
   call MPI_Type_free(dtype, ierr)
   call MPI_Type_free(vtype, ierr)
