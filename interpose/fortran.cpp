@@ -84,7 +84,8 @@ class Statuses {
   // The first n statuses (n may be MPI_UNDEFINED: none).
   void put_back(Fint n) {
     if (f_ == MPI_F_STATUSES_IGNORE) return;
-    for (Fint i = 0; i < n; ++i) MPI_Status_c2f(&c_[i], f_ + static_cast<std::ptrdiff_t>(i) * kStatusInts);
+    for (Fint i = 0; i < n; ++i)
+      MPI_Status_c2f(&c_[i], f_ + static_cast<std::ptrdiff_t>(i) * kStatusInts);
   }
 
  private:
@@ -411,9 +412,12 @@ STRIDER_FORTRAN(neighbor_alltoallw, (void* sendbuf, Fint* sendcounts, MPI_Aint* 
   const bool known = c != MPI_COMM_NULL && strider::mpi::topology_neighbours(c, n);
   std::vector<MPI_Datatype> send_types, recv_types;
   if (known) {
-    for (std::size_t i = 0; i < n.destinations.size(); ++i) send_types.push_back(MPI_Type_f2c(sendtypes[i]));
-    for (std::size_t i = 0; i < n.sources.size(); ++i) recv_types.push_back(MPI_Type_f2c(recvtypes[i]));
+    for (std::size_t i = 0; i < n.destinations.size(); ++i)
+      send_types.push_back(MPI_Type_f2c(sendtypes[i]));
+    for (std::size_t i = 0; i < n.sources.size(); ++i)
+      recv_types.push_back(MPI_Type_f2c(recvtypes[i]));
   }
-  set_error(ierr, MPI_Neighbor_alltoallw(c_buffer(sendbuf), sendcounts, sdispls, send_types.data(),
-                                         c_buffer(recvbuf), recvcounts, rdispls, recv_types.data(), c));
+  set_error(ierr, MPI_Neighbor_alltoallw(c_buffer(sendbuf), sendcounts, sdispls,
+                                         send_types.data(), c_buffer(recvbuf), recvcounts,
+                                         rdispls, recv_types.data(), c));
 }

@@ -8,8 +8,8 @@ namespace strider::core {
 namespace {
 constexpr std::array<std::string_view, kCallCount> kCallNames{
     "MPI_Init", "MPI_Init_thread", "MPI_Finalize", "MPI_Type_commit", "MPI_Type_free",
-    "MPI_Type_dup", "MPI_Pack", "MPI_Unpack", "MPI_Pack_size", "MPI_Send", "MPI_Ssend", "MPI_Bsend",
-    "MPI_Rsend", "MPI_Recv", "MPI_Isend", "MPI_Issend", "MPI_Ibsend", "MPI_Irsend", "MPI_Irecv",
+    "MPI_Type_dup", "MPI_Pack", "MPI_Unpack", "MPI_Pack_size", "MPI_Send", "MPI_Ssend",
+    "MPI_Bsend", "MPI_Rsend", "MPI_Recv", "MPI_Isend", "MPI_Issend", "MPI_Ibsend", "MPI_Irsend", "MPI_Irecv",
     "MPI_Mrecv", "MPI_Imrecv", "MPI_Sendrecv", "MPI_Sendrecv_replace", "MPI_Send_init",
     "MPI_Bsend_init", "MPI_Ssend_init", "MPI_Rsend_init", "MPI_Recv_init", "MPI_Start",
     "MPI_Startall", "MPI_Wait", "MPI_Waitall", "MPI_Waitany", "MPI_Waitsome", "MPI_Test",
