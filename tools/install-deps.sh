@@ -8,7 +8,7 @@ set -euo pipefail
 
 packages=(
   g++ make           # compiler and a fallback build tool
-  gfortran           # the Fortran interposition tests (mpif90 needs it too)
+  gfortran           # the Fortran example and interposition tests (mpif90 needs it too)
   cmake ninja-build  # build system (CMake >= 3.24, Ninja generator for the presets)
   pkg-config         # the install test checks `pkg-config --libs strider`
   libopenmpi-dev openmpi-bin
