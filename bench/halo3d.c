@@ -69,12 +69,13 @@
  * (bytes: sent by all ranks in one exchange, MPI_PROC_NULL excluded; gbs = bytes / median)
  * and with --json FILE the same fields as one JSON object. Exit status 1 when any check
  * failed, 2 on bad arguments, 77 when device memory was asked for and there is none. */
-#include <dlfcn.h>
 #include <mpi.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "strider_probe.h"
 
 #if STRIDER_HALO_CUDA
 #include <cuda_runtime.h> /* usable from C: the runtime API and make_cudaPitchedPtr & co. */
@@ -389,15 +390,6 @@ static void usage(void) {
           "         [--periodic 1|0|XYZ] [--memory host|device|pitched] [--staging none|hand]\n"
           "         [--reps REPS] [--warmup W] [--json FILE]\n"
           "       (--staging hand needs --memory device or pitched)\n");
-}
-
-/* "active", "disabled" (loaded, STRIDER_DISABLE=1) or "absent", asked at run time. */
-static const char* strider_state(void) {
-  void* sym = dlsym(RTLD_DEFAULT, "strider_is_active");
-  if (sym == NULL) return "absent";
-  int (*is_active)(void);
-  memcpy(&is_active, &sym, sizeof is_active);
-  return is_active() ? "active" : "disabled";
 }
 
 int main(int argc, char** argv) {

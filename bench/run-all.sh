@@ -8,6 +8,8 @@
 #                             native and preloaded, alternating
 #   strider_bench_halo3d      3-D halo exchange, native and preloaded, alternating; with a GPU
 #                             also device arrays, hand-staged baseline vs Strider
+#   strider_bench_transpose   3-D transpose by MPI_Alltoallw (FFT slab redistribution), native
+#                             and preloaded, alternating
 #   strider_bench_model_check the model's choices against every host method forced (2 ranks)
 #   strider_bench_pack_device CUDA pack kernels vs copy engines (CUDA builds; skipped, exit 77,
 #                             without a device)
@@ -25,7 +27,7 @@ while [ $# -gt 0 ]; do
     --build) build=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
-    -h | --help) sed -n '2,17p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h | --help) sed -n '2,18p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "run-all.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -33,7 +35,8 @@ build=$(cd "$build" && pwd)
 lib=${STRIDER_LIB:-$build/lib/libstrider.so}
 for f in "$build/bench/strider_bench_pack" "$build/bench/strider_bench_type_commit" \
          "$build/bench/strider_bench_pingpong" "$build/bench/strider_bench_halo3d" \
-         "$build/bench/strider_bench_forward" "$build/bench/strider_bench_model_check" "$lib"; do
+         "$build/bench/strider_bench_forward" "$build/bench/strider_bench_model_check" \
+         "$build/bench/strider_bench_transpose" "$lib"; do
   [ -e "$f" ] || { echo "run-all.sh: $f is missing (cmake --build $build)" >&2; exit 1; }
 done
 if [ "$(id -u)" -eq 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
@@ -42,6 +45,64 @@ mkdir -p "$work"
 q=()
 [ "$quick" = 1 ] && q=(--quick)
 say() { printf '== %s\n' "$*"; }
+
+# alternate NAME DIR CONFIG...: runs strider_bench_NAME in each configuration ("RANKS ARGS...")
+# natively and with Strider preloaded, $rounds pairs, alternating which goes first, with $reps
+# repetitions; keeps every run's JSON and stderr as DIR/cC-MODE-K.json and .log, then prints one
+# line per configuration: medians over rounds and the ratio. A configuration with --memory
+# (halo3d's device arrays) runs natively hand-staged: that baseline takes the "native" slot.
+alternate() {
+  local name=$1 dir=$2
+  shift 2
+  local c=0 config ranks args k order mode env extra baseline
+  mkdir -p "$dir"
+  rm -f "$dir"/*.json
+  for config in "$@"; do
+    c=$((c + 1))
+    read -r ranks args <<<"$config"
+    read -ra args <<<"$args"
+    for ((k = 1; k <= rounds; k++)); do
+      if ((k % 2)); then order=(native strider); else order=(strider native); fi
+      for mode in "${order[@]}"; do
+        env=() extra=()
+        [ "$mode" = strider ] && env=(-x LD_PRELOAD="$lib")
+        [ "$mode" = native ] && [[ " ${args[*]} " == *" --memory "* ]] && extra=(--staging hand)
+        if ! mpiexec --oversubscribe --bind-to none -n "$ranks" "${env[@]}" "$build/bench/strider_bench_$name" \
+             "${args[@]}" "${extra[@]}" --reps "$reps" --json "$dir/c$c-$mode-$k.json" >/dev/null 2>"$dir/c$c-$mode-$k.log"; then
+          echo "run-all.sh: $name config $c ($mode, round $k) failed:" >&2
+          tail -n 5 "$dir/c$c-$mode-$k.log" >&2
+          status=1
+        fi
+      done
+    done
+    baseline=native
+    [[ " ${args[*]} " == *" --memory "* ]] && baseline=hand-staged
+    awk -v cfg="$ranks ranks ${args[*]}" -v base="$baseline" '
+      FNR == 1 { mode = FILENAME ~ /-strider-/ ? "s" : "n" }
+      { if (match($0, /"median_ms": [0-9.]+/)) v[mode] = v[mode] " " substr($0, RSTART + 13, RLENGTH - 13) }
+      function med(l,   n, a, i, j, t) { n = split(l, a, " "); for (i = 2; i <= n; i++) { t = a[i] + 0;
+        for (j = i - 1; j >= 1 && a[j] + 0 > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+        return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+      END { n = med(v["n"]); s = med(v["s"]); printf "   %-75s %s %.4f ms  Strider %.4f ms  speedup %.2f\n", cfg, base, n, s, (s > 0 ? n / s : 0) }
+    ' "$dir"/c$c-native-*.json "$dir"/c$c-strider-*.json || true
+  done
+}
+
+# runs_json DIR: alternate()'s runs in DIR as a JSON list of their objects, each tagged with its
+# configuration, mode and round.
+runs_json() {
+  local sep="" f base cfg mode round
+  printf '['
+  for f in "$1"/c*-*.json; do
+    [ -e "$f" ] || continue
+    base=$(basename "$f" .json)
+    IFS=- read -r cfg mode round <<<"$base"
+    printf '%s\n  {"config": "%s", "mode": "%s", "round": %s, "result": %s}' "$sep" "$cfg" "$mode" "$round" "$(cat "$f")"
+    sep=","
+  done
+  printf '\n ]'
+}
+
 status=0
 started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -97,43 +158,23 @@ else
   say "halo3d device arrays skipped: no usable CUDA device (or a build without CUDA)"
 fi
 halo_dir=$work/halo3d
-mkdir -p "$halo_dir"
-rm -f "$halo_dir"/*.json
 reps=$([ "$quick" = 1 ] && echo 20 || echo 50)
-c=0
-for config in "${halo_configs[@]}"; do
-  c=$((c + 1))
-  read -r ranks args <<<"$config"
-  read -ra args <<<"$args"
-  for ((k = 1; k <= rounds; k++)); do
-    if ((k % 2)); then order=(native strider); else order=(strider native); fi
-    for mode in "${order[@]}"; do
-      env=() extra=()
-      [ "$mode" = strider ] && env=(-x LD_PRELOAD="$lib")
-      [ "$mode" = native ] && [[ " ${args[*]} " == *" --memory "* ]] && extra=(--staging hand)
-      if ! mpiexec --oversubscribe --bind-to none -n "$ranks" "${env[@]}" "$build/bench/strider_bench_halo3d" \
-           "${args[@]}" "${extra[@]}" --reps "$reps" --json "$halo_dir/c$c-$mode-$k.json" >/dev/null 2>"$halo_dir/c$c-$mode-$k.log"; then
-        echo "run-all.sh: halo3d config $c ($mode, round $k) failed:" >&2
-        tail -n 5 "$halo_dir/c$c-$mode-$k.log" >&2
-        status=1
-      fi
-    done
-  done
-  # One line per configuration: medians over rounds and the ratio.
-  baseline=native
-  [[ " ${args[*]} " == *" --memory "* ]] && baseline=hand-staged
-  awk -v cfg="$ranks ranks ${args[*]}" -v base="$baseline" '
-    FNR == 1 { mode = FILENAME ~ /-strider-/ ? "s" : "n" }
-    { if (match($0, /"median_ms": [0-9.]+/)) v[mode] = v[mode] " " substr($0, RSTART + 13, RLENGTH - 13) }
-    function med(l,   n, a, i, j, t) { n = split(l, a, " "); for (i = 2; i <= n; i++) { t = a[i] + 0;
-      for (j = i - 1; j >= 1 && a[j] + 0 > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
-      return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
-    END { n = med(v["n"]); s = med(v["s"]); printf "   %-75s %s %.4f ms  Strider %.4f ms  speedup %.2f\n", cfg, base, n, s, (s > 0 ? n / s : 0) }
-  ' "$halo_dir"/c$c-native-*.json "$halo_dir"/c$c-strider-*.json || true
-done
+alternate halo3d "$halo_dir" "${halo_configs[@]}"
+
+# transpose: MPI_Alltoallw from z-slabs to x-slabs, received in slab order (subarray) or
+# transposed (hvectors of single doubles); the same pairs and files as halo3d.
+say "transpose (native and Strider alternating, $rounds pairs per configuration)"
+transpose_configs=(
+  "2 --n 128 --types subarray"
+  "2 --n 128 --types transpose"
+  "4 --n 64 --types transpose"
+)
+transpose_dir=$work/transpose
+alternate transpose "$transpose_dir" "${transpose_configs[@]}"
 
 # One JSON: metadata, then each benchmark's own output (pack, type_commit, forward and pingpong
-# are JSON objects; halo3d is a list of per-run objects tagged with configuration, mode, round).
+# are JSON objects; halo3d and transpose are lists of per-run objects tagged with configuration,
+# mode, round).
 all=$out/all.json
 {
   printf '{"schema": "strider-bench-all/1", "started": "%s", "finished": "%s",\n' "$started" "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
@@ -147,16 +188,11 @@ all=$out/all.json
     if [ -s "$work/$name.json" ]; then cat "$work/$name.json"; else echo null; fi
     echo ","
   done
-  printf ' "halo3d": ['
-  sep=""
-  for f in "$halo_dir"/c*-*.json; do
-    [ -e "$f" ] || continue
-    base=$(basename "$f" .json)
-    IFS=- read -r cfg mode round <<<"$base"
-    printf '%s\n  {"config": "%s", "mode": "%s", "round": %s, "result": %s}' "$sep" "$cfg" "$mode" "$round" "$(cat "$f")"
-    sep=","
-  done
-  printf '\n ]}\n'
+  printf ' "halo3d": '
+  runs_json "$halo_dir"
+  printf ',\n "transpose": '
+  runs_json "$transpose_dir"
+  printf '}\n'
 } >"$all"
 if command -v jq >/dev/null && ! jq empty "$all" 2>/dev/null; then
   echo "run-all.sh: $all is not valid JSON" >&2

@@ -31,6 +31,15 @@ const void* fortran_bottom() {
 }
 void* c_buffer(void* buf) { return buf != nullptr && buf == fortran_bottom() ? MPI_BOTTOM : buf; }
 
+// The send buffer of a collective may also be Fortran's MPI_IN_PLACE, another common block.
+const void* fortran_in_place() {
+  static const void* const in_place = dlsym(RTLD_DEFAULT, "mpi_fortran_in_place_");
+  return in_place;
+}
+void* c_send_buffer(void* buf) {
+  return buf != nullptr && buf == fortran_in_place() ? MPI_IN_PLACE : c_buffer(buf);
+}
+
 void set_error(Fint* ierr, int rc) {
   if (ierr != nullptr) *ierr = static_cast<Fint>(rc);
 }
@@ -420,4 +429,21 @@ STRIDER_FORTRAN(neighbor_alltoallw, (void* sendbuf, Fint* sendcounts, MPI_Aint* 
   set_error(ierr, MPI_Neighbor_alltoallw(c_buffer(sendbuf), sendcounts, sdispls,
                                          send_types.data(), c_buffer(recvbuf), recvcounts,
                                          rdispls, recv_types.data(), c));
+}
+
+// One datatype per process of the communicator (of the remote group for an intercommunicator);
+// with MPI_IN_PLACE the send types are ignored and need not be valid handles.
+STRIDER_FORTRAN(alltoallw, (void* sendbuf, Fint* sendcounts, Fint* sdispls, Fint* sendtypes,
+                            void* recvbuf, Fint* recvcounts, Fint* rdispls, Fint* recvtypes,
+                            Fint* comm, Fint* ierr)) {
+  const MPI_Comm c = MPI_Comm_f2c(*comm);
+  const void* const send = c_send_buffer(sendbuf);
+  const auto peers = static_cast<std::size_t>(strider::mpi::collective_peers(c));
+  std::vector<MPI_Datatype> send_types(peers, MPI_DATATYPE_NULL), recv_types(peers);
+  for (std::size_t i = 0; i < peers; ++i) {
+    if (send != MPI_IN_PLACE) send_types[i] = MPI_Type_f2c(sendtypes[i]);
+    recv_types[i] = MPI_Type_f2c(recvtypes[i]);
+  }
+  set_error(ierr, MPI_Alltoallw(send, sendcounts, sdispls, send_types.data(), c_buffer(recvbuf),
+                                recvcounts, rdispls, recv_types.data(), c));
 }

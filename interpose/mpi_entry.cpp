@@ -5,7 +5,7 @@
 #include <mpi.h>
 
 #include "exec/datatype.hpp"
-#include "exec/neighbor.hpp"
+#include "exec/collectives.hpp"
 #include "exec/p2p.hpp"
 #include "exec/pack.hpp"
 #include "exec/runtime.hpp"
@@ -289,6 +289,16 @@ extern "C" {
   return guarded<&::MPI_Neighbor_alltoallw, &Next::Neighbor_alltoallw, exec::neighbor_alltoallw>(
       Call::Neighbor_alltoallw, sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls,
       recvtypes, comm);
+}
+
+// Collectives.
+
+[[gnu::visibility("default")]] int MPI_Alltoallw(const void* sendbuf, const int sendcounts[], const int sdispls[],
+                                                 const MPI_Datatype sendtypes[], void* recvbuf,
+                                                 const int recvcounts[], const int rdispls[],
+                                                 const MPI_Datatype recvtypes[], MPI_Comm comm) {
+  return guarded<&::MPI_Alltoallw, &Next::Alltoallw, exec::alltoallw>(
+      Call::Alltoallw, sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm);
 }
 
 }  // extern "C"

@@ -48,6 +48,11 @@ Bounds type_bounds(MPI_Datatype type) {
   return b;
 }
 
+std::int64_t type_size(MPI_Datatype type) {
+  MPI_Count size = 0;
+  return PMPI_Type_size_x(type, &size) == MPI_SUCCESS ? static_cast<std::int64_t>(size) : -1;
+}
+
 std::string type_name(MPI_Datatype type) {
   char name[MPI_MAX_OBJECT_NAME] = {};
   int length = 0;
@@ -90,6 +95,19 @@ std::string library_version() {
   int length = 0;
   if (PMPI_Get_library_version(text, &length) != MPI_SUCCESS || length < 0) return {};
   return std::string(text, static_cast<std::size_t>(length));
+}
+
+bool intra_size_rank(MPI_Comm comm, int* size, int* rank) {
+  int inter = 0;
+  if (PMPI_Comm_test_inter(comm, &inter) != MPI_SUCCESS || inter) return false;
+  return PMPI_Comm_size(comm, size) == MPI_SUCCESS && PMPI_Comm_rank(comm, rank) == MPI_SUCCESS;
+}
+
+int collective_peers(MPI_Comm comm) {
+  int inter = 0, size = 0;
+  if (comm == MPI_COMM_NULL || PMPI_Comm_test_inter(comm, &inter) != MPI_SUCCESS) return 0;
+  const int rc = inter ? PMPI_Comm_remote_size(comm, &size) : PMPI_Comm_size(comm, &size);
+  return rc == MPI_SUCCESS ? size : 0;
 }
 
 bool topology_neighbours(MPI_Comm comm, Neighbours& out) {

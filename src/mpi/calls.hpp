@@ -36,6 +36,8 @@ struct Bounds {
   std::int64_t true_extent = 0;
 };
 Bounds type_bounds(MPI_Datatype type);
+// The bytes of data in one element of `type` (MPI_Type_size_x); -1 on error.
+std::int64_t type_size(MPI_Datatype type);
 std::string type_name(MPI_Datatype type);
 
 // The underlying MPI's pack family (the oracle), bypassing Strider.
@@ -66,6 +68,14 @@ struct Neighbours {
   bool cartesian = false;
 };
 bool topology_neighbours(MPI_Comm comm, Neighbours& out);
+
+// The size of an intracommunicator and this process's rank in it; false for an
+// intercommunicator or an invalid communicator.
+bool intra_size_rank(MPI_Comm comm, int* size, int* rank);
+
+// How many processes a collective's per-process arrays cover on `comm`: its size, or for an
+// intercommunicator the size of the remote group; 0 for an invalid communicator.
+int collective_peers(MPI_Comm comm);
 
 // A private duplicate of `comm` for Strider's own traffic on it, created (collectively) on
 // first use, kept as an attribute of `comm` and freed with it; MPI_COMM_NULL on failure.

@@ -57,6 +57,7 @@ constexpr void for_each_slot(Next& n, F&& f) {
   f(n.Cancel, "Cancel");
   f(n.Request_get_status, "Request_get_status");
   f(n.Neighbor_alltoallw, "Neighbor_alltoallw");
+  f(n.Alltoallw, "Alltoallw");
   f(n.Initialized, "Initialized");
   f(n.Finalized, "Finalized");
   f(n.Query_thread, "Query_thread");

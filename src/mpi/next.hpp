@@ -53,6 +53,7 @@ struct Next {
   decltype(&::PMPI_Cancel) Cancel;
   decltype(&::PMPI_Request_get_status) Request_get_status;
   decltype(&::PMPI_Neighbor_alltoallw) Neighbor_alltoallw;
+  decltype(&::PMPI_Alltoallw) Alltoallw;
 
   // Not intercepted (yet), but called by Strider itself; a tool below Strider sees them.
   decltype(&::PMPI_Initialized) Initialized;

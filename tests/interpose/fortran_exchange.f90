@@ -5,8 +5,8 @@
 ! Covered: Type_commit, Type_dup (no commit of its own), Send/Recv, Sendrecv, Isend/Irecv with
 ! Waitall, Issend with Waitany, persistent requests with Startall and Testall, Test,
 ! Waitsome, Testsome, Mprobe with Mrecv and Imrecv, Sendrecv_replace, Pack/Unpack/Pack_size,
-! Cancel, Request_get_status, Neighbor_alltoallw (against PMPI_Neighbor_alltoallw) and
-! Type_free. Prints "fortran[R]: data ok (N checks)" or what
+! Cancel, Request_get_status, Neighbor_alltoallw (against PMPI_Neighbor_alltoallw),
+! Alltoallw, also in place (against PMPI_Alltoallw) and Type_free. Prints "fortran[R]: data ok (N checks)" or what
 ! differed.
 program fortran_exchange
   use mpi
@@ -15,7 +15,7 @@ program fortran_exchange
   double precision :: src(span), got(span), ref(span), buf(span), ref_replace(span)
   double precision :: packed(nb*bl), native_packed(nb*bl), both(2*span), native_both(2*span)
   integer(kind=MPI_ADDRESS_KIND) :: sdispls(2), rdispls(2)
-  integer :: cart, counts(2), stypes(2), rtypes(2)
+  integer :: cart, counts(2), stypes(2), rtypes(2), adispls(2)
   integer :: vtype, dtype, rank, peer, ierr, i, round, idx, outcount, done, cnt, pos, msg
   integer :: failures, checks
   integer :: status(MPI_STATUS_SIZE), statuses(MPI_STATUS_SIZE, 2), reqs(2), indices(2)
@@ -197,6 +197,28 @@ program fortran_exchange
   if (any(both /= native_both)) call fail('neighbor_alltoallw')
   call check_data('neighbor_alltoallw half', both(span + 1:))
   call MPI_Comm_free(cart, ierr)
+
+  ! MPI_Alltoallw over both ranks (byte displacements): each rank sends its vector to itself
+  ! and to the peer, each half of `both` receives one of them. Then in place, where the
+  ! halves are sent from and received into as vectors.
+  adispls = [0, 8*span]
+  native_both = 0
+  both = 0
+  call PMPI_Alltoallw(src, counts, [0, 0], stypes, native_both, counts, adispls, rtypes, &
+                      MPI_COMM_WORLD, ierr)
+  call MPI_Alltoallw(src, counts, [0, 0], stypes, both, counts, adispls, rtypes, MPI_COMM_WORLD, ierr)
+  checks = checks + 1
+  if (any(both /= native_both)) call fail('alltoallw')
+  call check_data('alltoallw from the peer', both(peer*span + 1:(peer + 1)*span))
+  native_both(1:span) = src
+  native_both(span + 1:) = src + 1000
+  both = native_both
+  call PMPI_Alltoallw(MPI_IN_PLACE, counts, adispls, rtypes, native_both, counts, adispls, rtypes, &
+                      MPI_COMM_WORLD, ierr)
+  call MPI_Alltoallw(MPI_IN_PLACE, counts, adispls, rtypes, both, counts, adispls, rtypes, &
+                     MPI_COMM_WORLD, ierr)
+  checks = checks + 1
+  if (any(both /= native_both)) call fail('alltoallw in place')
 
   call MPI_Type_free(dtype, ierr)
   call MPI_Type_free(vtype, ierr)
