@@ -105,7 +105,7 @@ std::int64_t strided_lines(const types::Layout& l, std::int64_t count, std::uint
 }
 
 struct Case {
-  std::string group;  // "1d", "2d", "3d", "halo", "struct", "indexed"
+  std::string group;  // "1d", "2d", "3d", "halo", "transpose", "struct", "indexed"
   std::string name;
   std::string spec;
   int count = 1;
@@ -183,6 +183,34 @@ std::vector<Case> make_cases(bool quick) {
                          1, block});
       }
     }
+  }
+  // Transposing layouts: consecutive blocks far apart, the next column adjacent. The
+  // resized-column idiom over an N x N matrix of doubles (and of floats), and the x-z transpose
+  // of an N^3 cube (x fastest in the packed order, 8 B apart in memory along z).
+  const std::vector<int> sides = quick ? std::vector<int>{32, 512} : std::vector<int>{32, 256, 1024, 2896};
+  for (int n : sides) {
+    cases.push_back({"transpose", fmt("transpose %dx%d double", n, n),
+                     fmt("contiguous(%d, resized(0, 8, vector(%d, 1, %d, double)))", n, n, n), 1, 8});
+    cases.push_back({"transpose", fmt("transpose %dx%d float", n, n),
+                     fmt("contiguous(%d, resized(0, 4, vector(%d, 1, %d, float)))", n, n, n), 1, 4});
+  }
+  // The z-faces (R planes) of an N^3 array with a halo of one built the same way: the columns'
+  // lines stay in L1 from one column to the next, so pack order is right for them.
+  for (int n : {64, 128}) {
+    for (int r : {1, 2}) {
+      const long long l = n + 2;
+      cases.push_back({"transpose", fmt("zface n%d r%d", n, r),
+                       fmt("hvector(%d, 1, %lld, contiguous(%d, resized(0, 8, vector(%d, 1, %lld, double))))", r,
+                           l * l * 8, n, n, l),
+                       1, 8});
+    }
+  }
+  const std::vector<int> cubes = quick ? std::vector<int>{16, 64} : std::vector<int>{16, 64, 256};
+  for (int n : cubes) {
+    const long long row = 8LL * n, plane = row * n;
+    cases.push_back({"transpose", fmt("transpose xz n%d", n),
+                     fmt("hvector(%d, 1, 8, hvector(%d, 1, %lld, hvector(%d, 1, %lld, double)))", n, n, row, n, plane),
+                     1, 8});
   }
   // A struct (int, double, 3 floats; extent 32) and an irregular indexed type, repeated.
   const std::vector<std::int64_t> reps = quick ? std::vector<std::int64_t>{4 << 10, 1 << 20}

@@ -281,6 +281,28 @@ TEST_CASE("pack_cpu tiled block lists give the same bytes", "[pack_cpu]") {
   check(make_layout({Piece{0, 1, {}}, Piece{3, 200, {}}, Piece{300, 17, {}}}, {}, 320), 150);
 }
 
+// Blocks far apart in pack order with another dimension stepping by less than a line run in
+// line-sized tiles when the far dimension's lines would not stay in L1 (too many of them, or a
+// stride that keeps them in a few cache sets); layouts whose blocks could overlap, or step
+// backwards, keep pack order. (Two dimensions alone cannot reorder the writes of overlapping
+// blocks: that takes a far stride under a line.)
+TEST_CASE("pack_cpu transposing layouts give the same bytes", "[pack_cpu]") {
+  check(strided(0, 8, {{256, 2048}, {256, 8}}), 1);          // a 256x256 matrix by columns
+  check(strided(0, 4, {{600, 2400}, {300, 4}}), 1, 3, 5);    // floats, a partial last tile
+  check(strided(0, 8, {{40, 5120}, {16, 320}, {40, 8}}), 1, 0, 1);  // an x-z transpose
+  check(strided(0, 8, {{40, 5120}, {40, 8}, {16, 320}}), 1);  // the near dimension in the middle
+  check(strided(0, 8, {{600, 4800}, {200, 24}}), 1, 1, 0);   // near stride 24: tiles of two
+  check(strided(16, 8, {{128, 1024}, {128, 8}}), 3, 0, 7);   // incount 3
+  check(strided(0, 8, {{48, 512}, {48, 8}}), 1);             // 24 KiB, just over the floor
+  check(strided(0, 8, {{64, 528}, {64, 8}}), 1);             // lines that stay in L1: in order
+  check(strided(0, 8, {{200, 4096}, {100, 4}}), 1, 2, 0);    // overlapping blocks
+  check(strided(0, 8, {{300, 256}, {40, 8}}), 1, 0, 3);      // rows that run into the next
+  // A dimension nested between the far and the near one whose blocks land on the near one's:
+  // tiles would reorder the writes to the same bytes.
+  check(strided(0, 8, {{64, 4096}, {2, 72}, {10, 8}}), 1);
+  check(strided(8 * 99, 8, {{200, 2048}, {100, -8}}), 1);    // the near dimension backwards
+}
+
 TEST_CASE("pack_cpu matches the reference for many dimensions beyond the folded limit",
           "[pack_cpu]") {
   std::vector<Dim> dims;
