@@ -161,12 +161,13 @@ halo_dir=$work/halo3d
 reps=$([ "$quick" = 1 ] && echo 20 || echo 50)
 alternate halo3d "$halo_dir" "${halo_configs[@]}"
 
-# transpose: MPI_Alltoallw from z-slabs to x-slabs, received in slab order (subarray) or
-# transposed (hvectors of single doubles); the same pairs and files as halo3d.
+# transpose: MPI_Alltoallw (or MPI_Ialltoallw) from z-slabs to x-slabs, received in slab order
+# (subarray) or transposed (hvectors of single doubles); the same pairs and files as halo3d.
 say "transpose (native and Strider alternating, $rounds pairs per configuration)"
 transpose_configs=(
   "2 --n 128 --types subarray"
   "2 --n 128 --types transpose"
+  "2 --n 128 --types transpose --method ialltoallw"
   "4 --n 64 --types transpose"
 )
 transpose_dir=$work/transpose

@@ -4,8 +4,8 @@
  * preloaded.
  *
  *   mpiexec -n P strider_bench_transpose [--n N | --grid X,Y,Z] [--types subarray|transpose]
- *       [--reps R] [--warmup W] [--json FILE]
- *   (defaults: --n 64, --types transpose, --reps 100, --warmup 3)
+ *       [--method alltoallw|ialltoallw] [--reps R] [--warmup W] [--json FILE]
+ *   (defaults: --n 64, --types transpose, --method alltoallw, --reps 100, --warmup 3)
  *
  * The global array has X x Y x Z doubles; element (x, y, z) holds x + X * (y + Y * z), exact as a
  * double. The P ranks split an axis into blocks: rank r's block starts at r * (L / P) + min(r,
@@ -26,12 +26,12 @@
  * in {nz_r, Y, X}, C order, displacement 0: Y * nz_r rows of nx_j doubles. A pair of ranks where
  * either side holds nothing exchanges count 0 (of MPI_DOUBLE). Every rank also sends to itself.
  *
- * Each exchange is one MPI_Alltoallw on MPI_COMM_WORLD, timed on every rank between a barrier and
- * its return; the exchange's time is the slowest rank's. Not timed: after every exchange, warmup
+ * Each exchange is one MPI_Alltoallw on MPI_COMM_WORLD (--method ialltoallw: MPI_Ialltoallw and
+ * MPI_Wait), timed on every rank between a barrier and its return; the exchange's time is the slowest rank's. Not timed: after every exchange, warmup
  * included, every element of B is compared with the value of its global coordinates (the first
  * few mismatches are printed to stderr), then B is reset to a sentinel (-1) that no element
  * holds. Prints one line on rank 0:
- *   RESULT bench=transpose types=transpose ranks=2 grid=64x64x64 median_ms=... min_ms=...
+ *   RESULT bench=transpose types=transpose method=alltoallw ranks=2 grid=64x64x64 median_ms=... min_ms=...
  *          max_ms=... bytes=... gbs=... strider=active verified=yes
  * (bytes: the doubles that cross between different ranks in one exchange, times 8, summed over
  * all ranks, the self-copies excluded; gbs = bytes / median; strider: active, disabled (loaded
@@ -48,6 +48,8 @@
 
 enum Types { kSubarray, kTranspose };
 static const char* const kTypeNames[] = {"subarray", "transpose"};
+enum Method { kAlltoallw, kIalltoallw };
+static const char* const kMethodNames[] = {"alltoallw", "ialltoallw"};
 
 static const double kSentinel = -1.0;
 
@@ -184,8 +186,8 @@ static void parse_grid(const char* text, int out[3], int* ok) {
 static void usage(void) {
   fprintf(stderr,
           "usage: mpiexec -n P strider_bench_transpose [--n N | --grid X,Y,Z] [--types subarray|transpose]\n"
-          "         [--reps R] [--warmup W] [--json FILE]\n"
-          "       (defaults: --n 64 --types transpose --reps 100 --warmup 3; sizes 1..4096)\n");
+          "         [--method alltoallw|ialltoallw] [--reps R] [--warmup W] [--json FILE]\n"
+          "       (defaults: --n 64 --types transpose --method alltoallw --reps 100 --warmup 3; sizes 1..4096)\n");
 }
 
 int main(int argc, char** argv) {
@@ -196,6 +198,7 @@ int main(int argc, char** argv) {
   MPI_Comm_size(MPI_COMM_WORLD, &s.nranks);
   s.n[0] = s.n[1] = s.n[2] = 64;
   s.types = kTranspose;
+  enum Method method = kAlltoallw;
   int reps = 100, warmup = 3, ok = 1;
   const char* json = NULL;
   for (int i = 1; i < argc && ok; i += 2) {
@@ -209,6 +212,10 @@ int main(int argc, char** argv) {
     } else if (!strcmp(argv[i], "--types")) {
       if (!strcmp(v, kTypeNames[kSubarray])) s.types = kSubarray;
       else if (!strcmp(v, kTypeNames[kTranspose])) s.types = kTranspose;
+      else ok = 0;
+    } else if (!strcmp(argv[i], "--method")) {
+      if (!strcmp(v, kMethodNames[kAlltoallw])) method = kAlltoallw;
+      else if (!strcmp(v, kMethodNames[kIalltoallw])) method = kIalltoallw;
       else ok = 0;
     } else if (!strcmp(argv[i], "--reps")) {
       reps = parse_int(v, 1, INT_MAX, &ok);
@@ -273,7 +280,13 @@ int main(int argc, char** argv) {
   for (int it = -warmup; it < reps; ++it) {
     MPI_Barrier(MPI_COMM_WORLD);
     const double t0 = MPI_Wtime();
-    MPI_Alltoallw(a, scounts, sdispls, stypes, b, rcounts, rdispls, rtypes, MPI_COMM_WORLD);
+    if (method == kAlltoallw) {
+      MPI_Alltoallw(a, scounts, sdispls, stypes, b, rcounts, rdispls, rtypes, MPI_COMM_WORLD);
+    } else {
+      MPI_Request request;
+      MPI_Ialltoallw(a, scounts, sdispls, stypes, b, rcounts, rdispls, rtypes, MPI_COMM_WORLD, &request);
+      MPI_Wait(&request, MPI_STATUS_IGNORE);
+    }
     double elapsed = MPI_Wtime() - t0;
     MPI_Allreduce(MPI_IN_PLACE, &elapsed, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
     if (it >= 0) times[it] = elapsed;
@@ -290,9 +303,10 @@ int main(int argc, char** argv) {
   if (s.rank == 0) {
     if (total_bad != 0)
       fprintf(stderr, "strider_bench_transpose: %lld wrong elements over %d exchanges\n", total_bad, warmup + reps);
-    printf("RESULT bench=transpose types=%s ranks=%d grid=%dx%dx%d median_ms=%.4f min_ms=%.4f max_ms=%.4f "
-           "bytes=%lld gbs=%.3f strider=%s verified=%s\n",
-           kTypeNames[s.types], P, X, Y, Z, med, lo, hi, total_bytes, gbs, strider_state(), verified);
+    printf("RESULT bench=transpose types=%s method=%s ranks=%d grid=%dx%dx%d median_ms=%.4f min_ms=%.4f "
+           "max_ms=%.4f bytes=%lld gbs=%.3f strider=%s verified=%s\n",
+           kTypeNames[s.types], kMethodNames[method], P, X, Y, Z, med, lo, hi, total_bytes, gbs, strider_state(),
+           verified);
     fflush(stdout);
     if (json) {
       FILE* f = fopen(json, "w");
@@ -300,10 +314,12 @@ int main(int argc, char** argv) {
         fprintf(stderr, "strider_bench_transpose: cannot write %s\n", json);
       } else {
         fprintf(f,
-                "{\"benchmark\": \"transpose\", \"types\": \"%s\", \"ranks\": %d, \"grid\": [%d, %d, %d], "
+                "{\"benchmark\": \"transpose\", \"types\": \"%s\", \"method\": \"%s\", \"ranks\": %d, "
+                "\"grid\": [%d, %d, %d], "
                 "\"reps\": %d, \"warmup\": %d, \"median_ms\": %.6f, \"min_ms\": %.6f, \"max_ms\": %.6f, "
                 "\"bytes\": %lld, \"gbs\": %.6f, \"strider\": \"%s\", \"verified\": %s}\n",
-                kTypeNames[s.types], P, X, Y, Z, reps, warmup, med, lo, hi, total_bytes, gbs, strider_state(),
+                kTypeNames[s.types], kMethodNames[method], P, X, Y, Z, reps, warmup, med, lo, hi, total_bytes, gbs,
+                strider_state(),
                 total_bad == 0 ? "true" : "false");
         fclose(f);
       }

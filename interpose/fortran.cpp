@@ -413,37 +413,72 @@ STRIDER_FORTRAN(request_get_status, (Fint * request, Fint* flag, Fint* status, F
 // The arrays have one entry per neighbour: the datatypes are converted for as many as the
 // communicator's topology has. Without a topology there is nothing to convert, and the C call
 // reports the error.
+struct NeighbourTypes {
+  std::vector<MPI_Datatype> send, recv;
+  NeighbourTypes(MPI_Comm c, const Fint* sendtypes, const Fint* recvtypes) {
+    strider::mpi::Neighbours n;
+    if (c == MPI_COMM_NULL || !strider::mpi::topology_neighbours(c, n)) return;
+    for (std::size_t i = 0; i < n.destinations.size(); ++i) send.push_back(MPI_Type_f2c(sendtypes[i]));
+    for (std::size_t i = 0; i < n.sources.size(); ++i) recv.push_back(MPI_Type_f2c(recvtypes[i]));
+  }
+};
+
 STRIDER_FORTRAN(neighbor_alltoallw, (void* sendbuf, Fint* sendcounts, MPI_Aint* sdispls,
                                      Fint* sendtypes, void* recvbuf, Fint* recvcounts,
                                      MPI_Aint* rdispls, Fint* recvtypes, Fint* comm, Fint* ierr)) {
   const MPI_Comm c = MPI_Comm_f2c(*comm);
-  strider::mpi::Neighbours n;
-  const bool known = c != MPI_COMM_NULL && strider::mpi::topology_neighbours(c, n);
-  std::vector<MPI_Datatype> send_types, recv_types;
-  if (known) {
-    for (std::size_t i = 0; i < n.destinations.size(); ++i)
-      send_types.push_back(MPI_Type_f2c(sendtypes[i]));
-    for (std::size_t i = 0; i < n.sources.size(); ++i)
-      recv_types.push_back(MPI_Type_f2c(recvtypes[i]));
-  }
-  set_error(ierr, MPI_Neighbor_alltoallw(c_buffer(sendbuf), sendcounts, sdispls,
-                                         send_types.data(), c_buffer(recvbuf), recvcounts,
-                                         rdispls, recv_types.data(), c));
+  const NeighbourTypes t(c, sendtypes, recvtypes);
+  set_error(ierr, MPI_Neighbor_alltoallw(c_buffer(sendbuf), sendcounts, sdispls, t.send.data(),
+                                         c_buffer(recvbuf), recvcounts, rdispls, t.recv.data(), c));
+}
+
+STRIDER_FORTRAN(ineighbor_alltoallw, (void* sendbuf, Fint* sendcounts, MPI_Aint* sdispls,
+                                      Fint* sendtypes, void* recvbuf, Fint* recvcounts,
+                                      MPI_Aint* rdispls, Fint* recvtypes, Fint* comm,
+                                      Fint* request, Fint* ierr)) {
+  const MPI_Comm c = MPI_Comm_f2c(*comm);
+  const NeighbourTypes t(c, sendtypes, recvtypes);
+  MPI_Request r = MPI_REQUEST_NULL;
+  const int rc = MPI_Ineighbor_alltoallw(c_buffer(sendbuf), sendcounts, sdispls, t.send.data(),
+                                         c_buffer(recvbuf), recvcounts, rdispls, t.recv.data(), c, &r);
+  if (rc == MPI_SUCCESS) *request = MPI_Request_c2f(r);
+  set_error(ierr, rc);
 }
 
 // One datatype per process of the communicator (of the remote group for an intercommunicator);
 // with MPI_IN_PLACE the send types are ignored and need not be valid handles.
+struct AllTypes {
+  const void* send_buffer;
+  std::vector<MPI_Datatype> send, recv;
+  AllTypes(MPI_Comm c, void* sendbuf, const Fint* sendtypes, const Fint* recvtypes)
+      : send_buffer(c_send_buffer(sendbuf)) {
+    const auto peers = static_cast<std::size_t>(strider::mpi::collective_peers(c));
+    send.assign(peers, MPI_DATATYPE_NULL);
+    recv.resize(peers);
+    for (std::size_t i = 0; i < peers; ++i) {
+      if (send_buffer != MPI_IN_PLACE) send[i] = MPI_Type_f2c(sendtypes[i]);
+      recv[i] = MPI_Type_f2c(recvtypes[i]);
+    }
+  }
+};
+
 STRIDER_FORTRAN(alltoallw, (void* sendbuf, Fint* sendcounts, Fint* sdispls, Fint* sendtypes,
                             void* recvbuf, Fint* recvcounts, Fint* rdispls, Fint* recvtypes,
                             Fint* comm, Fint* ierr)) {
   const MPI_Comm c = MPI_Comm_f2c(*comm);
-  const void* const send = c_send_buffer(sendbuf);
-  const auto peers = static_cast<std::size_t>(strider::mpi::collective_peers(c));
-  std::vector<MPI_Datatype> send_types(peers, MPI_DATATYPE_NULL), recv_types(peers);
-  for (std::size_t i = 0; i < peers; ++i) {
-    if (send != MPI_IN_PLACE) send_types[i] = MPI_Type_f2c(sendtypes[i]);
-    recv_types[i] = MPI_Type_f2c(recvtypes[i]);
-  }
-  set_error(ierr, MPI_Alltoallw(send, sendcounts, sdispls, send_types.data(), c_buffer(recvbuf),
-                                recvcounts, rdispls, recv_types.data(), c));
+  const AllTypes t(c, sendbuf, sendtypes, recvtypes);
+  set_error(ierr, MPI_Alltoallw(t.send_buffer, sendcounts, sdispls, t.send.data(), c_buffer(recvbuf),
+                                recvcounts, rdispls, t.recv.data(), c));
+}
+
+STRIDER_FORTRAN(ialltoallw, (void* sendbuf, Fint* sendcounts, Fint* sdispls, Fint* sendtypes,
+                             void* recvbuf, Fint* recvcounts, Fint* rdispls, Fint* recvtypes,
+                             Fint* comm, Fint* request, Fint* ierr)) {
+  const MPI_Comm c = MPI_Comm_f2c(*comm);
+  const AllTypes t(c, sendbuf, sendtypes, recvtypes);
+  MPI_Request r = MPI_REQUEST_NULL;
+  const int rc = MPI_Ialltoallw(t.send_buffer, sendcounts, sdispls, t.send.data(), c_buffer(recvbuf),
+                                recvcounts, rdispls, t.recv.data(), c, &r);
+  if (rc == MPI_SUCCESS) *request = MPI_Request_c2f(r);
+  set_error(ierr, rc);
 }

@@ -301,4 +301,23 @@ extern "C" {
       Call::Alltoallw, sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm);
 }
 
+[[gnu::visibility("default")]] int MPI_Ineighbor_alltoallw(
+    const void* sendbuf, const int sendcounts[], const MPI_Aint sdispls[], const MPI_Datatype sendtypes[],
+    void* recvbuf, const int recvcounts[], const MPI_Aint rdispls[], const MPI_Datatype recvtypes[],
+    MPI_Comm comm, MPI_Request* request) {
+  return guarded<&::MPI_Ineighbor_alltoallw, &Next::Ineighbor_alltoallw, exec::ineighbor_alltoallw>(
+      Call::Ineighbor_alltoallw, sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls,
+      recvtypes, comm, request);
+}
+
+[[gnu::visibility("default")]] int MPI_Ialltoallw(const void* sendbuf, const int sendcounts[], const int sdispls[],
+                                                  const MPI_Datatype sendtypes[], void* recvbuf,
+                                                  const int recvcounts[], const int rdispls[],
+                                                  const MPI_Datatype recvtypes[], MPI_Comm comm,
+                                                  MPI_Request* request) {
+  return guarded<&::MPI_Ialltoallw, &Next::Ialltoallw, exec::ialltoallw>(Call::Ialltoallw, sendbuf, sendcounts,
+                                                                          sdispls, sendtypes, recvbuf, recvcounts,
+                                                                          rdispls, recvtypes, comm, request);
+}
+
 }  // extern "C"

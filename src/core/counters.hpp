@@ -15,7 +15,7 @@ enum class Call : std::uint8_t {
   Send, Ssend, Bsend, Rsend, Recv, Isend, Issend, Ibsend, Irsend, Irecv, Mrecv, Imrecv,
   Sendrecv, Sendrecv_replace, Send_init, Bsend_init, Ssend_init, Rsend_init, Recv_init, Start,
   Startall, Wait, Waitall, Waitany, Waitsome, Test, Testall, Testany, Testsome, Request_free,
-  Cancel, Request_get_status, Neighbor_alltoallw, Alltoallw,
+  Cancel, Request_get_status, Neighbor_alltoallw, Alltoallw, Ineighbor_alltoallw, Ialltoallw,
   count_
 };
 inline constexpr std::size_t kCallCount = static_cast<std::size_t>(Call::count_);

@@ -1,9 +1,16 @@
 #include "exec/collectives.hpp"
 
+#include <climits>
 #include <cstdint>
 #include <vector>
 
+#include "backend/cpu/pack_cpu.hpp"
+#include "core/counters.hpp"
+#include "exec/layout_lookup.hpp"
 #include "exec/p2p.hpp"
+#include "exec/requests.hpp"
+#include "exec/staging.hpp"
+#include "memory/classify.hpp"
 #include "mpi/calls.hpp"
 #include "mpi/next.hpp"
 
@@ -58,6 +65,115 @@ int exchange(const std::vector<Message>& receives, const std::vector<Message>& s
   }
   const int wait_rc = waitall(static_cast<int>(requests.size()), requests.data(), MPI_STATUSES_IGNORE);
   return rc != MPI_SUCCESS ? rc : wait_rc;
+}
+
+// One block of a nonblocking collective: the application's, and where Strider stages it
+// (offset -1: not staged, the MPI moves it as given).
+struct Block {
+  char* buf = nullptr;
+  int count = 0;
+  MPI_Datatype type = MPI_DATATYPE_NULL;
+  int peer = MPI_PROC_NULL;
+  bool send = false;
+  std::shared_ptr<const types::Layout> layout;
+  std::int64_t bytes = 0;
+  std::int64_t offset = -1;
+  bool staged() const { return offset >= 0; }
+};
+
+Block block(char* buf, int count, MPI_Datatype type, int peer, bool send) {
+  Block b;
+  b.buf = buf;
+  b.count = count;
+  b.type = type;
+  b.peer = peer;
+  b.send = send;
+  return b;
+}
+
+// The staging buffer of a nonblocking collective: receive blocks from its start, send blocks
+// from `send_start`. The two areas never start at the same address: Open MPI 4.1's
+// nonblocking MPI_Ialltoallw takes a send buffer equal to the receive buffer for MPI_IN_PLACE.
+struct StagingPlan {
+  std::int64_t total = 0;  // 0: nothing staged
+  std::int64_t send_start = 0;
+};
+
+// Decides which blocks are staged and where: those Strider's host path packs, or with
+// `every_block` all blocks holding data as soon as one of them is (none when one cannot be:
+// device memory, a type without a Layout, more than INT_MAX bytes). Receive blocks come first
+// in `blocks`.
+StagingPlan plan_staging(std::vector<Block>& blocks, bool every_block) {
+  bool any = false;
+  for (Block& b : blocks) {
+    HostPacking hp;
+    if (host_packs(b.buf, b.count, b.type, b.peer, hp)) {
+      b.layout = hp.layout;
+      b.bytes = hp.bytes;
+      any = true;
+    }
+  }
+  if (!any) return {};
+  if (every_block) {
+    for (Block& b : blocks) {
+      if (b.layout || b.count <= 0 || b.type == MPI_DATATYPE_NULL || b.peer == MPI_PROC_NULL) continue;
+      const auto& layout = layout_of(b.type);
+      if (!layout || memory::classify(b.buf) != memory::Kind::host) return {};
+      const std::int64_t bytes = layout->size * b.count;
+      if (bytes > INT_MAX) return {};
+      if (bytes == 0) continue;
+      b.layout = layout;
+      b.bytes = bytes;
+    }
+  }
+  // Each block on a line of its own, and a line between the areas.
+  StagingPlan plan;
+  for (Block& b : blocks) {
+    if (b.send && plan.send_start == 0) plan.total = plan.send_start = plan.total + 64;
+    if (!b.layout) continue;
+    b.offset = plan.total;
+    plan.total += (b.bytes + 63) / 64 * 64;
+  }
+  return plan;
+}
+
+// Packs the staged send blocks, posts `post` (the underlying collective, given the staging
+// buffer's two areas, null when nothing is staged, and the request's entry) and tracks the
+// request. The entry keeps the staged receive blocks, unpacked at completion, and the argument
+// arrays `post` fills: the standard lets the MPI read them until completion, and Open MPI 4.1
+// does (it releases the datatypes it retained from them), so they must outlive the call even
+// when nothing is staged, e.g. when they are a Fortran binding's converted handles.
+template <class Post>
+int post_staged(std::vector<Block>& blocks, bool every_block, MPI_Request* request, Post&& post) {
+  const StagingPlan plan = plan_staging(blocks, every_block);
+  Staging staging;
+  if (plan.total > 0 && plan.total <= INT_MAX) {
+    staging = acquire_staging(static_cast<std::size_t>(plan.total));
+    if (!staging) core::counters().count_fallback(core::Fallback::resource);
+  }
+  if (!staging)
+    for (Block& b : blocks) b.offset = -1;
+  char* const base = static_cast<char*>(staging.data);
+  for (const Block& b : blocks)
+    if (b.staged() && b.send) backend::cpu::pack(*b.layout, b.count, b.buf, base + b.offset);
+  Pending p;
+  const int rc = post(base, staging ? base + plan.send_start : nullptr, p);
+  if (rc != MPI_SUCCESS) {
+    release_staging(staging);
+    return rc;
+  }
+  p.kind = Pending::Kind::collective;
+  p.staging = staging;
+  for (const Block& b : blocks) {
+    if (b.staged()) {
+      core::counters().count_method(core::Method::host_pack, static_cast<std::uint64_t>(b.bytes));
+      if (!b.send) p.blocks.push_back({b.layout, b.count, b.buf, b.offset});
+    } else if (b.count > 0 && b.peer != MPI_PROC_NULL) {
+      core::counters().count_method(core::Method::native, 0);
+    }
+  }
+  track(*request, std::move(p));
+  return rc;
 }
 
 }  // namespace
@@ -121,6 +237,89 @@ int alltoallw(const void* sendbuf, const int sendcounts[], const int sdispls[],
   const MPI_Comm shadow = mpi::private_duplicate(comm);
   if (shadow == MPI_COMM_NULL) return native();
   return exchange(receives, sends, shadow);
+}
+
+int ineighbor_alltoallw(const void* sendbuf, const int sendcounts[], const MPI_Aint sdispls[],
+                        const MPI_Datatype sendtypes[], void* recvbuf, const int recvcounts[],
+                        const MPI_Aint rdispls[], const MPI_Datatype recvtypes[], MPI_Comm comm,
+                        MPI_Request* request) {
+  auto native = [&] {
+    return mpi::next().Ineighbor_alltoallw(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls,
+                                           recvtypes, comm, request);
+  };
+  mpi::Neighbours n;
+  if (comm == MPI_COMM_NULL || request == nullptr || !mpi::topology_neighbours(comm, n)) return native();
+  std::vector<Block> blocks;
+  blocks.reserve(n.sources.size() + n.destinations.size());
+  for (std::size_t i = 0; i < n.sources.size(); ++i)
+    blocks.push_back(block(at(recvbuf, rdispls[i]), recvcounts[i], recvtypes[i], n.sources[i], false));
+  for (std::size_t i = 0; i < n.destinations.size(); ++i)
+    blocks.push_back(block(at(sendbuf, sdispls[i]), sendcounts[i], sendtypes[i], n.destinations[i], true));
+  // Every block addressed from the staging areas (MPI_Aint displacements reach anywhere), or
+  // from the application's buffers when nothing is staged: staged ones as bytes there, the
+  // others where and as the application gave them.
+  auto post = [&](char* staged_recv, char* staged_send, Pending& p) {
+    const std::size_t nr = n.sources.size();
+    char* const recv_base = staged_recv != nullptr ? staged_recv : static_cast<char*>(recvbuf);
+    const char* const send_base = staged_send != nullptr ? staged_send : static_cast<const char*>(sendbuf);
+    for (const Block& b : blocks) {
+      const char* const area = b.send ? send_base : recv_base;
+      const char* const where = b.staged() ? staged_recv + b.offset : b.buf;
+      p.counts.push_back(b.staged() ? static_cast<int>(b.bytes) : b.count);
+      p.types.push_back(b.staged() ? MPI_BYTE : b.type);
+      p.displs.push_back(static_cast<MPI_Aint>(reinterpret_cast<std::uintptr_t>(where) -
+                                               reinterpret_cast<std::uintptr_t>(area)));
+    }
+    return mpi::next().Ineighbor_alltoallw(send_base, p.counts.data() + nr, p.displs.data() + nr,
+                                           p.types.data() + nr, recv_base, p.counts.data(), p.displs.data(),
+                                           p.types.data(), comm, request);
+  };
+  return post_staged(blocks, false, request, post);
+}
+
+int ialltoallw(const void* sendbuf, const int sendcounts[], const int sdispls[],
+               const MPI_Datatype sendtypes[], void* recvbuf, const int recvcounts[],
+               const int rdispls[], const MPI_Datatype recvtypes[], MPI_Comm comm,
+               MPI_Request* request) {
+  auto native = [&] {
+    return mpi::next().Ialltoallw(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes,
+                                  comm, request);
+  };
+  int size = 0, rank = 0;
+  if (comm == MPI_COMM_NULL || request == nullptr || sendbuf == MPI_IN_PLACE ||
+      !mpi::intra_size_rank(comm, &size, &rank))
+    return native();
+  const auto n = static_cast<std::size_t>(size);
+  std::vector<Block> blocks;
+  blocks.reserve(2 * n);
+  for (int j = 0; j < size; ++j) {
+    if (recvcounts[j] < 0 || sendcounts[j] < 0) return native();  // the MPI's error to report
+    blocks.push_back(block(at(recvbuf, rdispls[j]), recvcounts[j], recvtypes[j], j, false));
+  }
+  for (int j = 0; j < size; ++j) blocks.push_back(block(at(sendbuf, sdispls[j]), sendcounts[j], sendtypes[j], j, true));
+  // Every block of data staged (bytes at its offset), the blocks of none as zero bytes; or,
+  // with nothing staged, the application's arguments as they are.
+  auto post = [&](char* recv_base, char* send_base, Pending& p) {
+    if (recv_base == nullptr) {
+      p.counts.assign(recvcounts, recvcounts + n);
+      p.counts.insert(p.counts.end(), sendcounts, sendcounts + n);
+      p.int_displs.assign(rdispls, rdispls + n);
+      p.int_displs.insert(p.int_displs.end(), sdispls, sdispls + n);
+      p.types.assign(recvtypes, recvtypes + n);
+      p.types.insert(p.types.end(), sendtypes, sendtypes + n);
+      return mpi::next().Ialltoallw(sendbuf, p.counts.data() + n, p.int_displs.data() + n, p.types.data() + n,
+                                    recvbuf, p.counts.data(), p.int_displs.data(), p.types.data(), comm, request);
+    }
+    for (const Block& b : blocks) {
+      const std::int64_t from = b.send ? send_base - recv_base : 0;
+      p.counts.push_back(b.staged() ? static_cast<int>(b.bytes) : 0);
+      p.int_displs.push_back(b.staged() ? static_cast<int>(b.offset - from) : 0);
+    }
+    p.types.assign(2 * n, MPI_BYTE);
+    return mpi::next().Ialltoallw(send_base, p.counts.data() + n, p.int_displs.data() + n, p.types.data() + n,
+                                  recv_base, p.counts.data(), p.int_displs.data(), p.types.data(), comm, request);
+  };
+  return post_staged(blocks, true, request, post);
 }
 
 }  // namespace strider::exec

@@ -1,9 +1,20 @@
 #pragma once
-// The collectives whose every message has a datatype of its own, MPI_Neighbor_alltoallw and
-// MPI_Alltoallw, through Strider's own point-to-point path, so that halo exchanges written as
-// neighbourhood collectives and transposes written as MPI_Alltoallw get the same packing as
-// Isend/Irecv ones. Every rank of the communicator must run Strider (as for any collective):
-// a rank that calls the underlying MPI's collective instead would never match.
+// The collectives whose every message has a datatype of its own, so that halo exchanges
+// written as neighbourhood collectives and transposes written as MPI_Alltoallw get the same
+// packing as Isend/Irecv ones.
+//
+// The blocking MPI_Neighbor_alltoallw and MPI_Alltoallw run through Strider's own
+// point-to-point path; every rank of the communicator must run Strider (as for any
+// collective): a rank that calls the underlying MPI's collective instead would never match.
+//
+// The nonblocking MPI_Ineighbor_alltoallw and MPI_Ialltoallw pack the blocks Strider packs
+// into one staging buffer and hand the underlying MPI the same collective over bytes, so its
+// request is the application's and every completion call finishes it as it finishes a
+// receive: the staged receive blocks are unpacked when the request completes. What travels
+// is the same bytes, so these interoperate with ranks without Strider. MPI_Ineighbor_alltoallw
+// addresses its blocks from MPI_BOTTOM, so packed and unpacked ones mix; MPI_Ialltoallw's
+// displacements are ints, so it stages every block once one is worth packing (and leaves the
+// call to the MPI when some block cannot be: device memory, a type without a Layout).
 #include <mpi.h>
 
 namespace strider::exec {
@@ -18,5 +29,16 @@ int neighbor_alltoallw(const void* sendbuf, const int sendcounts[], const MPI_Ai
 int alltoallw(const void* sendbuf, const int sendcounts[], const int sdispls[],
               const MPI_Datatype sendtypes[], void* recvbuf, const int recvcounts[],
               const int rdispls[], const MPI_Datatype recvtypes[], MPI_Comm comm);
+
+int ineighbor_alltoallw(const void* sendbuf, const int sendcounts[], const MPI_Aint sdispls[],
+                        const MPI_Datatype sendtypes[], void* recvbuf, const int recvcounts[],
+                        const MPI_Aint rdispls[], const MPI_Datatype recvtypes[], MPI_Comm comm,
+                        MPI_Request* request);
+
+// Intracommunicators, not in place (as alltoallw).
+int ialltoallw(const void* sendbuf, const int sendcounts[], const int sdispls[],
+               const MPI_Datatype sendtypes[], void* recvbuf, const int recvcounts[],
+               const int rdispls[], const MPI_Datatype recvtypes[], MPI_Comm comm,
+               MPI_Request* request);
 
 }  // namespace strider::exec

@@ -152,6 +152,18 @@ inline bool route(const void* buf, int count, MPI_Datatype type, int peer, Route
   return route_slow(buf, count, type, peer, out, device_ok);
 }
 
+}  // namespace
+
+bool host_packs(const void* buf, int count, MPI_Datatype type, int peer, HostPacking& out) {
+  Route r;
+  if (!route(buf, count, type, peer, r) || r.on_device()) return false;
+  out.layout = r.layout;
+  out.bytes = r.bytes;
+  return true;
+}
+
+namespace {
+
 bool is_device(const void* buf) { return buf != nullptr && memory::classify(buf) == memory::Kind::device; }
 
 // A device send's staging, packed and ready to go; empty (counted) when the caller must fall
@@ -817,6 +829,10 @@ int request_get_status(MPI_Request request, int* flag, MPI_Status* status) {
   const int rc = next().Request_get_status(request, flag, slot.get());
   // Complete but not freed: the data is delivered now, so the buffer is valid as soon as MPI
   // says the operation is done; the later Wait/Test only releases.
+  if (rc == MPI_SUCCESS && *flag != 0 && p->kind == Pending::Kind::collective && !p->unpacked) {
+    deliver_blocks(*p);
+    p->unpacked = true;
+  }
   if (rc == MPI_SUCCESS && *flag != 0 && p->kind == Pending::Kind::recv && p->active && !p->unpacked) {
     int bytes = 0;
     if (!mpi::test_cancelled(*slot.get()) && next().Get_count(slot.get(), MPI_BYTE, &bytes) == MPI_SUCCESS && bytes > 0)

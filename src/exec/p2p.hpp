@@ -4,7 +4,21 @@
 // and track the request itself, or hand the call to the next MPI unchanged.
 #include <mpi.h>
 
+#include <cstdint>
+#include <memory>
+
+#include "types/layout.hpp"
+
 namespace strider::exec {
+
+// Whether Strider's host path packs (buf, count, type) in a message with `peer` (as its own
+// sends and receives decide it: host memory, a Layout, the model's or the forced choice); then
+// `out` holds the Layout and the packed bytes. False for everything it leaves to the MPI.
+struct HostPacking {
+  std::shared_ptr<const types::Layout> layout;
+  std::int64_t bytes = 0;
+};
+bool host_packs(const void* buf, int count, MPI_Datatype type, int peer, HostPacking& out);
 
 // Blocking and nonblocking sends and receives.
 int send(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm comm);

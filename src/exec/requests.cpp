@@ -65,6 +65,7 @@ namespace {
 
 // Runs the deferred work of `p` for a completed request.
 void finish(Pending& p, const MPI_Status& status) {
+  if (p.kind == Pending::Kind::collective && !p.unpacked) deliver_blocks(p);
   if (p.kind == Pending::Kind::recv && !p.unpacked) {
     int bytes = 0;
     if (!mpi::test_cancelled(status) && mpi::next().Get_count(&status, MPI_BYTE, &bytes) == MPI_SUCCESS && bytes > 0)
@@ -265,6 +266,11 @@ void deliver_received(const Pending& p, std::int64_t bytes) {
     return;
   }
   unpack_received(*p.layout, bytes, p.staging.data, p.recv_buf);
+}
+
+void deliver_blocks(const Pending& p) {
+  for (const StagedBlock& b : p.blocks)
+    backend::cpu::unpack(*b.layout, b.count, static_cast<const char*>(p.staging.data) + b.offset, b.buf);
 }
 
 void unpack_received(const types::Layout& layout, std::int64_t bytes, const void* packed, void* buf) {

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "exec/device.hpp"
 #include "exec/staging.hpp"
@@ -14,8 +15,19 @@
 
 namespace strider::exec {
 
+// A receive block of a nonblocking collective that Strider staged: `count` elements of
+// `layout` for `buf`, packed at `offset` in the request's staging buffer.
+struct StagedBlock {
+  std::shared_ptr<const types::Layout> layout;
+  std::int64_t count = 0;
+  void* buf = nullptr;
+  std::int64_t offset = 0;
+};
+
 struct Pending {
-  enum class Kind : std::uint8_t { send, recv };
+  // collective: a nonblocking collective whose staged receive blocks (`blocks`) are unpacked
+  // at completion; its staged send blocks need only the staging buffer returned.
+  enum class Kind : std::uint8_t { send, recv, collective };
   Kind kind = Kind::send;
   bool persistent = false;
   bool active = true;     // persistent requests: started and not yet completed
@@ -28,6 +40,13 @@ struct Pending {
   void* recv_buf = nullptr;        // receives: the application's buffer
   const void* send_buf = nullptr;  // persistent sends: packed again at every start
   std::int64_t count = 0;          // elements posted (receives never unpack more)
+  // Collectives: the receive blocks to unpack, and the argument arrays given to the underlying
+  // MPI's nonblocking collective, which the standard lets it read until completion.
+  std::vector<StagedBlock> blocks;
+  std::vector<int> counts;
+  std::vector<int> int_displs;
+  std::vector<MPI_Aint> displs;
+  std::vector<MPI_Datatype> types;
   // Set by track(), unique per entry. The underlying MPI recycles a request's handle as soon
   // as it completes, so under MPI_THREAD_MULTIPLE another thread may track a new request with
   // the same handle before the completing thread has done its bookkeeping: entries of one
@@ -90,6 +109,9 @@ std::int64_t posted_bytes(const Pending& p, std::int64_t received);
 // Delivers `bytes` received packed bytes (a whole message, possibly ending inside an element)
 // of the receive `p` from its staging into its buffer, on the host or the device.
 void deliver_received(const Pending& p, std::int64_t bytes);
+
+// Unpacks every staged receive block of a completed collective from its staging buffer.
+void deliver_blocks(const Pending& p);
 
 // Unpacks `bytes` received packed bytes (a whole message, possibly ending inside an element).
 void unpack_received(const types::Layout& layout, std::int64_t bytes, const void* packed, void* buf);

@@ -58,6 +58,8 @@ constexpr void for_each_slot(Next& n, F&& f) {
   f(n.Request_get_status, "Request_get_status");
   f(n.Neighbor_alltoallw, "Neighbor_alltoallw");
   f(n.Alltoallw, "Alltoallw");
+  f(n.Ineighbor_alltoallw, "Ineighbor_alltoallw");
+  f(n.Ialltoallw, "Ialltoallw");
   f(n.Initialized, "Initialized");
   f(n.Finalized, "Finalized");
   f(n.Query_thread, "Query_thread");

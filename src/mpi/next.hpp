@@ -54,6 +54,8 @@ struct Next {
   decltype(&::PMPI_Request_get_status) Request_get_status;
   decltype(&::PMPI_Neighbor_alltoallw) Neighbor_alltoallw;
   decltype(&::PMPI_Alltoallw) Alltoallw;
+  decltype(&::PMPI_Ineighbor_alltoallw) Ineighbor_alltoallw;
+  decltype(&::PMPI_Ialltoallw) Ialltoallw;
 
   // Not intercepted (yet), but called by Strider itself; a tool below Strider sees them.
   decltype(&::PMPI_Initialized) Initialized;

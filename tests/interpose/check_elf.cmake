@@ -57,7 +57,8 @@ if(MODE STREQUAL "exports")
                MPI_Sendrecv_replace MPI_Send_init MPI_Bsend_init MPI_Ssend_init MPI_Rsend_init
                MPI_Recv_init MPI_Start MPI_Startall MPI_Wait MPI_Waitall MPI_Waitany
                MPI_Waitsome MPI_Test MPI_Testall MPI_Testany MPI_Testsome MPI_Request_free
-               MPI_Cancel MPI_Request_get_status MPI_Neighbor_alltoallw MPI_Alltoallw strider_version
+               MPI_Cancel MPI_Request_get_status MPI_Neighbor_alltoallw MPI_Alltoallw
+               MPI_Ineighbor_alltoallw MPI_Ialltoallw strider_version
                strider_is_active)
     if(NOT name IN_LIST defined)
       message(FATAL_ERROR "libstrider.so does not export ${name}")
