@@ -138,11 +138,11 @@ StagingPlan plan_staging(std::vector<Block>& blocks, bool every_block) {
 }
 
 // Packs the staged send blocks, posts `post` (the underlying collective, given the staging
-// buffer's two areas, null when nothing is staged, and the request's entry) and tracks the
-// request. The entry keeps the staged receive blocks, unpacked at completion, and the argument
-// arrays `post` fills: the standard lets the MPI read them until completion, and Open MPI 4.1
-// does (it releases the datatypes it retained from them), so they must outlive the call even
-// when nothing is staged, e.g. when they are a Fortran binding's converted handles.
+// buffer's two areas, null when nothing is staged, and the entry's CollectiveState) and tracks
+// the request. The entry keeps the staged receive blocks, unpacked at completion, and the
+// argument arrays `post` fills: the standard lets the MPI read them until completion, and Open
+// MPI 4.1 does (it releases the datatypes it retained from them), so they must outlive the call
+// even when nothing is staged, e.g. when they are a Fortran binding's converted handles.
 template <class Post>
 int post_staged(std::vector<Block>& blocks, bool every_block, MPI_Request* request, Post&& post) {
   const StagingPlan plan = plan_staging(blocks, every_block);
@@ -157,7 +157,8 @@ int post_staged(std::vector<Block>& blocks, bool every_block, MPI_Request* reque
   for (const Block& b : blocks)
     if (b.staged() && b.send) backend::cpu::pack(*b.layout, b.count, b.buf, base + b.offset);
   Pending p;
-  const int rc = post(base, staging ? base + plan.send_start : nullptr, p);
+  p.collective = std::make_unique<CollectiveState>();
+  const int rc = post(base, staging ? base + plan.send_start : nullptr, *p.collective);
   if (rc != MPI_SUCCESS) {
     release_staging(staging);
     return rc;
@@ -167,7 +168,7 @@ int post_staged(std::vector<Block>& blocks, bool every_block, MPI_Request* reque
   for (const Block& b : blocks) {
     if (b.staged()) {
       core::counters().count_method(core::Method::host_pack, static_cast<std::uint64_t>(b.bytes));
-      if (!b.send) p.blocks.push_back({b.layout, b.count, b.buf, b.offset});
+      if (!b.send) p.collective->blocks.push_back({b.layout, b.count, b.buf, b.offset});
     } else if (b.count > 0 && b.peer != MPI_PROC_NULL) {
       core::counters().count_method(core::Method::native, 0);
     }
@@ -258,7 +259,7 @@ int ineighbor_alltoallw(const void* sendbuf, const int sendcounts[], const MPI_A
   // Every block addressed from the staging areas (MPI_Aint displacements reach anywhere), or
   // from the application's buffers when nothing is staged: staged ones as bytes there, the
   // others where and as the application gave them.
-  auto post = [&](char* staged_recv, char* staged_send, Pending& p) {
+  auto post = [&](char* staged_recv, char* staged_send, CollectiveState& p) {
     const std::size_t nr = n.sources.size();
     char* const recv_base = staged_recv != nullptr ? staged_recv : static_cast<char*>(recvbuf);
     const char* const send_base = staged_send != nullptr ? staged_send : static_cast<const char*>(sendbuf);
@@ -299,7 +300,7 @@ int ialltoallw(const void* sendbuf, const int sendcounts[], const int sdispls[],
   for (int j = 0; j < size; ++j) blocks.push_back(block(at(sendbuf, sdispls[j]), sendcounts[j], sendtypes[j], j, true));
   // Every block of data staged (bytes at its offset), the blocks of none as zero bytes; or,
   // with nothing staged, the application's arguments as they are.
-  auto post = [&](char* recv_base, char* send_base, Pending& p) {
+  auto post = [&](char* recv_base, char* send_base, CollectiveState& p) {
     if (recv_base == nullptr) {
       p.counts.assign(recvcounts, recvcounts + n);
       p.counts.insert(p.counts.end(), sendcounts, sendcounts + n);

@@ -269,7 +269,8 @@ void deliver_received(const Pending& p, std::int64_t bytes) {
 }
 
 void deliver_blocks(const Pending& p) {
-  for (const StagedBlock& b : p.blocks)
+  if (!p.collective) return;
+  for (const StagedBlock& b : p.collective->blocks)
     backend::cpu::unpack(*b.layout, b.count, static_cast<const char*>(p.staging.data) + b.offset, b.buf);
 }
 

@@ -24,9 +24,20 @@ struct StagedBlock {
   std::int64_t offset = 0;
 };
 
+// What a nonblocking collective's entry keeps: the receive blocks to unpack, and the argument
+// arrays given to the underlying MPI's collective, which the standard lets it read until
+// completion. Apart from Pending, so that point-to-point entries stay small.
+struct CollectiveState {
+  std::vector<StagedBlock> blocks;
+  std::vector<int> counts;
+  std::vector<int> int_displs;
+  std::vector<MPI_Aint> displs;
+  std::vector<MPI_Datatype> types;
+};
+
 struct Pending {
-  // collective: a nonblocking collective whose staged receive blocks (`blocks`) are unpacked
-  // at completion; its staged send blocks need only the staging buffer returned.
+  // collective: a nonblocking collective whose staged receive blocks (`collective->blocks`) are
+  // unpacked at completion; its staged send blocks need only the staging buffer returned.
   enum class Kind : std::uint8_t { send, recv, collective };
   Kind kind = Kind::send;
   bool persistent = false;
@@ -40,13 +51,7 @@ struct Pending {
   void* recv_buf = nullptr;        // receives: the application's buffer
   const void* send_buf = nullptr;  // persistent sends: packed again at every start
   std::int64_t count = 0;          // elements posted (receives never unpack more)
-  // Collectives: the receive blocks to unpack, and the argument arrays given to the underlying
-  // MPI's nonblocking collective, which the standard lets it read until completion.
-  std::vector<StagedBlock> blocks;
-  std::vector<int> counts;
-  std::vector<int> int_displs;
-  std::vector<MPI_Aint> displs;
-  std::vector<MPI_Datatype> types;
+  std::unique_ptr<CollectiveState> collective;  // kind collective
   // Set by track(), unique per entry. The underlying MPI recycles a request's handle as soon
   // as it completes, so under MPI_THREAD_MULTIPLE another thread may track a new request with
   // the same handle before the completing thread has done its bookkeeping: entries of one
