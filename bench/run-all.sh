@@ -8,7 +8,7 @@
 #                             native and preloaded, alternating
 #   strider_bench_halo3d      3-D halo exchange, native and preloaded, alternating; with a GPU
 #                             also device arrays, hand-staged baseline vs Strider
-#   strider_bench_transpose   3-D transpose by MPI_Alltoallw (FFT slab redistribution), native
+#   strider_bench_transpose   3-D transpose by MPI_Alltoallw or MPI_Alltoallv (FFT slab redistribution), native
 #                             and preloaded, alternating
 #   strider_bench_model_check the model's choices against every host method forced (2 ranks)
 #   strider_bench_pack_device CUDA pack kernels vs copy engines (CUDA builds; skipped, exit 77,
@@ -161,14 +161,17 @@ halo_dir=$work/halo3d
 reps=$([ "$quick" = 1 ] && echo 20 || echo 50)
 alternate halo3d "$halo_dir" "${halo_configs[@]}"
 
-# transpose: MPI_Alltoallw (or MPI_Ialltoallw) from z-slabs to x-slabs, received in slab order
-# (subarray) or transposed (hvectors of single doubles); the same pairs and files as halo3d.
+# transpose: MPI_Alltoallw (or MPI_Ialltoallw, MPI_Alltoallv with one resized type per side)
+# from z-slabs to x-slabs, received in slab order (subarray) or transposed (hvectors of single
+# doubles); the same pairs and files as halo3d.
 say "transpose (native and Strider alternating, $rounds pairs per configuration)"
 transpose_configs=(
   "2 --n 128 --types subarray"
   "2 --n 128 --types transpose"
   "2 --n 128 --types transpose --method ialltoallw"
   "4 --n 64 --types transpose"
+  "2 --n 128 --types transpose --method alltoallv"
+  "4 --n 64 --types transpose --method alltoallv"
 )
 transpose_dir=$work/transpose
 alternate transpose "$transpose_dir" "${transpose_configs[@]}"

@@ -4,7 +4,7 @@
  * preloaded.
  *
  *   mpiexec -n P strider_bench_transpose [--n N | --grid X,Y,Z] [--types subarray|transpose]
- *       [--method alltoallw|ialltoallw] [--reps R] [--warmup W] [--json FILE]
+ *       [--method alltoallw|ialltoallw|alltoallv|ialltoallv] [--reps R] [--warmup W] [--json FILE]
  *   (defaults: --n 64, --types transpose, --method alltoallw, --reps 100, --warmup 3)
  *
  * The global array has X x Y x Z doubles; element (x, y, z) holds x + X * (y + Y * z), exact as a
@@ -27,7 +27,10 @@
  * either side holds nothing exchanges count 0 (of MPI_DOUBLE). Every rank also sends to itself.
  *
  * Each exchange is one MPI_Alltoallw on MPI_COMM_WORLD (--method ialltoallw: MPI_Ialltoallw and
- * MPI_Wait), timed on every rank between a barrier and its return; the exchange's time is the slowest rank's. Not timed: after every exchange, warmup
+ * MPI_Wait). --method alltoallv (or ialltoallv, with MPI_Wait) needs X and Z to be multiples of P,
+ * so that every block has the same shape: the idiom of one send and one receive type, each
+ * resized to the extent of one block (X / P doubles, and nz_j * Y * nx_r doubles or, transposed,
+ * nz_j doubles), with count 1 and displacement j for rank j. Each exchange is timed on every rank between a barrier and its return; the exchange's time is the slowest rank's. Not timed: after every exchange, warmup
  * included, every element of B is compared with the value of its global coordinates (the first
  * few mismatches are printed to stderr), then B is reset to a sentinel (-1) that no element
  * holds. Prints one line on rank 0:
@@ -48,8 +51,8 @@
 
 enum Types { kSubarray, kTranspose };
 static const char* const kTypeNames[] = {"subarray", "transpose"};
-enum Method { kAlltoallw, kIalltoallw };
-static const char* const kMethodNames[] = {"alltoallw", "ialltoallw"};
+enum Method { kAlltoallw, kIalltoallw, kAlltoallv, kIalltoallv };
+static const char* const kMethodNames[] = {"alltoallw", "ialltoallw", "alltoallv", "ialltoallv"};
 
 static const double kSentinel = -1.0;
 
@@ -145,6 +148,15 @@ static MPI_Datatype recv_type(const struct Setup* s, struct Block from, int* dis
   return t;
 }
 
+/* `t` (committed, then freed) as a committed type of lower bound 0 and extent `doubles` doubles. */
+static MPI_Datatype resized(MPI_Datatype t, int doubles) {
+  MPI_Datatype r;
+  MPI_Type_create_resized(t, 0, (MPI_Aint)doubles * (MPI_Aint)sizeof(double), &r);
+  MPI_Type_commit(&r);
+  MPI_Type_free(&t);
+  return r;
+}
+
 static int compare_doubles(const void* a, const void* b) {
   const double x = *(const double*)a, y = *(const double*)b;
   return (x > y) - (x < y);
@@ -186,8 +198,9 @@ static void parse_grid(const char* text, int out[3], int* ok) {
 static void usage(void) {
   fprintf(stderr,
           "usage: mpiexec -n P strider_bench_transpose [--n N | --grid X,Y,Z] [--types subarray|transpose]\n"
-          "         [--method alltoallw|ialltoallw] [--reps R] [--warmup W] [--json FILE]\n"
-          "       (defaults: --n 64 --types transpose --method alltoallw --reps 100 --warmup 3; sizes 1..4096)\n");
+          "         [--method alltoallw|ialltoallw|alltoallv|ialltoallv] [--reps R] [--warmup W] [--json FILE]\n"
+          "       (defaults: --n 64 --types transpose --method alltoallw --reps 100 --warmup 3; sizes 1..4096;\n"
+          "       alltoallv and ialltoallv need X and Z to be multiples of the number of ranks)\n");
 }
 
 int main(int argc, char** argv) {
@@ -216,6 +229,8 @@ int main(int argc, char** argv) {
     } else if (!strcmp(argv[i], "--method")) {
       if (!strcmp(v, kMethodNames[kAlltoallw])) method = kAlltoallw;
       else if (!strcmp(v, kMethodNames[kIalltoallw])) method = kIalltoallw;
+      else if (!strcmp(v, kMethodNames[kAlltoallv])) method = kAlltoallv;
+      else if (!strcmp(v, kMethodNames[kIalltoallv])) method = kIalltoallv;
       else ok = 0;
     } else if (!strcmp(argv[i], "--reps")) {
       reps = parse_int(v, 1, INT_MAX, &ok);
@@ -226,6 +241,12 @@ int main(int argc, char** argv) {
     } else {
       ok = 0;
     }
+  }
+  const int one_type = method == kAlltoallv || method == kIalltoallv;
+  if (ok && one_type && (s.n[0] % s.nranks != 0 || s.n[2] % s.nranks != 0)) {
+    if (s.rank == 0) fprintf(stderr, "strider_bench_transpose: --method %s needs X and Z to be multiples of %d\n",
+                             kMethodNames[method], s.nranks);
+    ok = 0;
   }
   if (!ok) {
     if (s.rank == 0) usage();
@@ -273,6 +294,19 @@ int main(int argc, char** argv) {
       rcounts[j] = 1;
     }
   }
+  /* One type per side: rank 0's block shape, which every rank's shares, resized to one block. */
+  MPI_Datatype stype = MPI_DATATYPE_NULL, rtype = MPI_DATATYPE_NULL;
+  if (one_type) {
+    const struct Block first_x = block_of(X, P, 0), first_z = block_of(Z, P, 0);
+    int unused = 0;
+    stype = resized(send_type(&s, first_x), first_x.size);
+    rtype = resized(recv_type(&s, first_z, &unused),
+                    s.types == kSubarray ? first_z.size * Y * s.xs.size : first_z.size);
+    for (int j = 0; j < P; ++j) {
+      scounts[j] = rcounts[j] = 1;
+      sdispls[j] = rdispls[j] = j;
+    }
+  }
   long long total_bytes = 0;
   MPI_Allreduce(&bytes_sent, &total_bytes, 1, MPI_LONG_LONG, MPI_SUM, MPI_COMM_WORLD);
 
@@ -280,13 +314,22 @@ int main(int argc, char** argv) {
   for (int it = -warmup; it < reps; ++it) {
     MPI_Barrier(MPI_COMM_WORLD);
     const double t0 = MPI_Wtime();
-    if (method == kAlltoallw) {
-      MPI_Alltoallw(a, scounts, sdispls, stypes, b, rcounts, rdispls, rtypes, MPI_COMM_WORLD);
-    } else {
-      MPI_Request request;
-      MPI_Ialltoallw(a, scounts, sdispls, stypes, b, rcounts, rdispls, rtypes, MPI_COMM_WORLD, &request);
-      MPI_Wait(&request, MPI_STATUS_IGNORE);
+    MPI_Request request = MPI_REQUEST_NULL;
+    switch (method) {
+      case kAlltoallw:
+        MPI_Alltoallw(a, scounts, sdispls, stypes, b, rcounts, rdispls, rtypes, MPI_COMM_WORLD);
+        break;
+      case kIalltoallw:
+        MPI_Ialltoallw(a, scounts, sdispls, stypes, b, rcounts, rdispls, rtypes, MPI_COMM_WORLD, &request);
+        break;
+      case kAlltoallv:
+        MPI_Alltoallv(a, scounts, sdispls, stype, b, rcounts, rdispls, rtype, MPI_COMM_WORLD);
+        break;
+      case kIalltoallv:
+        MPI_Ialltoallv(a, scounts, sdispls, stype, b, rcounts, rdispls, rtype, MPI_COMM_WORLD, &request);
+        break;
     }
+    MPI_Wait(&request, MPI_STATUS_IGNORE);
     double elapsed = MPI_Wtime() - t0;
     MPI_Allreduce(MPI_IN_PLACE, &elapsed, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
     if (it >= 0) times[it] = elapsed;
@@ -327,8 +370,12 @@ int main(int argc, char** argv) {
   }
 
   for (int j = 0; j < P; ++j) {
-    if (scounts[j]) MPI_Type_free(&stypes[j]);
-    if (rcounts[j]) MPI_Type_free(&rtypes[j]);
+    if (stypes[j] != MPI_DOUBLE) MPI_Type_free(&stypes[j]);
+    if (rtypes[j] != MPI_DOUBLE) MPI_Type_free(&rtypes[j]);
+  }
+  if (one_type) {
+    MPI_Type_free(&stype);
+    MPI_Type_free(&rtype);
   }
   free(a);
   free(b);

@@ -482,3 +482,29 @@ STRIDER_FORTRAN(ialltoallw, (void* sendbuf, Fint* sendcounts, Fint* sdispls, Fin
   if (rc == MPI_SUCCESS) *request = MPI_Request_c2f(r);
   set_error(ierr, rc);
 }
+
+// One datatype per side (MPI_Alltoallv and its kin; the send type is ignored with
+// MPI_IN_PLACE, which the C call sees first). `SEND` converts the send buffer: only
+// MPI_Alltoallv's may be MPI_IN_PLACE.
+#define STRIDER_FORTRAN_V(lower, Upper, SEND)                                                          \
+  STRIDER_FORTRAN(lower, (void* sendbuf, Fint* sendcounts, Fint* sdispls, Fint* sendtype, void* recvbuf, \
+                          Fint* recvcounts, Fint* rdispls, Fint* recvtype, Fint* comm, Fint* ierr)) {    \
+    set_error(ierr, MPI_##Upper(SEND(sendbuf), sendcounts, sdispls, MPI_Type_f2c(*sendtype),             \
+                                c_buffer(recvbuf), recvcounts, rdispls, MPI_Type_f2c(*recvtype),         \
+                                MPI_Comm_f2c(*comm)));                                                   \
+  }
+#define STRIDER_FORTRAN_IV(lower, Upper, SEND)                                                         \
+  STRIDER_FORTRAN(lower, (void* sendbuf, Fint* sendcounts, Fint* sdispls, Fint* sendtype, void* recvbuf, \
+                          Fint* recvcounts, Fint* rdispls, Fint* recvtype, Fint* comm, Fint* request,    \
+                          Fint* ierr)) {                                                                 \
+    MPI_Request r = MPI_REQUEST_NULL;                                                                    \
+    const int rc = MPI_##Upper(SEND(sendbuf), sendcounts, sdispls, MPI_Type_f2c(*sendtype),              \
+                               c_buffer(recvbuf), recvcounts, rdispls, MPI_Type_f2c(*recvtype),          \
+                               MPI_Comm_f2c(*comm), &r);                                                 \
+    if (rc == MPI_SUCCESS) *request = MPI_Request_c2f(r);                                                \
+    set_error(ierr, rc);                                                                                 \
+  }
+STRIDER_FORTRAN_V(alltoallv, Alltoallv, c_send_buffer)
+STRIDER_FORTRAN_IV(ialltoallv, Ialltoallv, c_send_buffer)
+STRIDER_FORTRAN_V(neighbor_alltoallv, Neighbor_alltoallv, c_buffer)
+STRIDER_FORTRAN_IV(ineighbor_alltoallv, Ineighbor_alltoallv, c_buffer)

@@ -320,4 +320,39 @@ extern "C" {
                                                                           rdispls, recvtypes, comm, request);
 }
 
+[[gnu::visibility("default")]] int MPI_Alltoallv(const void* sendbuf, const int sendcounts[], const int sdispls[],
+                                                 MPI_Datatype sendtype, void* recvbuf, const int recvcounts[],
+                                                 const int rdispls[], MPI_Datatype recvtype, MPI_Comm comm) {
+  return guarded<&::MPI_Alltoallv, &Next::Alltoallv, exec::alltoallv>(
+      Call::Alltoallv, sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm);
+}
+
+[[gnu::visibility("default")]] int MPI_Ialltoallv(const void* sendbuf, const int sendcounts[], const int sdispls[],
+                                                  MPI_Datatype sendtype, void* recvbuf, const int recvcounts[],
+                                                  const int rdispls[], MPI_Datatype recvtype, MPI_Comm comm,
+                                                  MPI_Request* request) {
+  return guarded<&::MPI_Ialltoallv, &Next::Ialltoallv, exec::ialltoallv>(
+      Call::Ialltoallv, sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm,
+      request);
+}
+
+[[gnu::visibility("default")]] int MPI_Neighbor_alltoallv(const void* sendbuf, const int sendcounts[],
+                                                          const int sdispls[], MPI_Datatype sendtype, void* recvbuf,
+                                                          const int recvcounts[], const int rdispls[],
+                                                          MPI_Datatype recvtype, MPI_Comm comm) {
+  return guarded<&::MPI_Neighbor_alltoallv, &Next::Neighbor_alltoallv, exec::neighbor_alltoallv>(
+      Call::Neighbor_alltoallv, sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype,
+      comm);
+}
+
+[[gnu::visibility("default")]] int MPI_Ineighbor_alltoallv(const void* sendbuf, const int sendcounts[],
+                                                           const int sdispls[], MPI_Datatype sendtype,
+                                                           void* recvbuf, const int recvcounts[],
+                                                           const int rdispls[], MPI_Datatype recvtype,
+                                                           MPI_Comm comm, MPI_Request* request) {
+  return guarded<&::MPI_Ineighbor_alltoallv, &Next::Ineighbor_alltoallv, exec::ineighbor_alltoallv>(
+      Call::Ineighbor_alltoallv, sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype,
+      comm, request);
+}
+
 }  // extern "C"

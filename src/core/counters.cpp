@@ -15,7 +15,8 @@ constexpr std::array<std::string_view, kCallCount> kCallNames{
     "MPI_Startall", "MPI_Wait", "MPI_Waitall", "MPI_Waitany", "MPI_Waitsome", "MPI_Test",
     "MPI_Testall", "MPI_Testany", "MPI_Testsome", "MPI_Request_free", "MPI_Cancel",
     "MPI_Request_get_status", "MPI_Neighbor_alltoallw", "MPI_Alltoallw",
-    "MPI_Ineighbor_alltoallw", "MPI_Ialltoallw"};
+    "MPI_Ineighbor_alltoallw", "MPI_Ialltoallw", "MPI_Alltoallv", "MPI_Ialltoallv",
+    "MPI_Neighbor_alltoallv", "MPI_Ineighbor_alltoallv"};
 static_assert(!kCallNames.back().empty(), "one name per core::Call, in its order");
 constexpr std::array<std::string_view, kMethodCount> kMethodNames{"native", "host-pack", "device",
                                                                   "one-shot", "staged"};

@@ -91,41 +91,59 @@ Block block(char* buf, int count, MPI_Datatype type, int peer, bool send) {
   return b;
 }
 
-// The staging buffer of a nonblocking collective: receive blocks from its start, send blocks
-// from `send_start`. The two areas never start at the same address: Open MPI 4.1's
-// nonblocking MPI_Ialltoallw takes a send buffer equal to the receive buffer for MPI_IN_PLACE.
+// The staging buffer of a collective: receive blocks from its start, send blocks from
+// `send_start`. The two areas never start at the same address: Open MPI 4.1's nonblocking
+// MPI_Ialltoallw takes a send buffer equal to the receive buffer for MPI_IN_PLACE.
 struct StagingPlan {
   std::int64_t total = 0;  // 0: nothing staged
   std::int64_t send_start = 0;
 };
 
-// Decides which blocks are staged and where: those Strider's host path packs, or with
-// `every_block` all blocks holding data as soon as one of them is (none when one cannot be:
-// device memory, a type without a Layout, more than INT_MAX bytes). Receive blocks come first
-// in `blocks`.
-StagingPlan plan_staging(std::vector<Block>& blocks, bool every_block) {
-  bool any = false;
+// Which blocks are staged. `block`: those Strider's host path packs, each on its own merit
+// (calls that address every block from MPI_BOTTOM, where staged and unstaged blocks mix).
+// `side`: per side (send, receive), every block holding data as soon as one of them is worth
+// packing, and none when one cannot be (device memory, a type without a Layout, more than
+// INT_MAX bytes): the calls whose side is one buffer with int displacements in one unit.
+enum class Grouping : std::uint8_t { block, side };
+
+bool holds_data(const Block& b) { return b.count > 0 && b.type != MPI_DATATYPE_NULL && b.peer != MPI_PROC_NULL; }
+
+// Gives every block of side `send` that holds data a Layout and its bytes (Grouping::side);
+// false when one of them cannot be staged.
+bool stage_whole_side(std::vector<Block>& blocks, bool send) {
+  for (Block& b : blocks) {
+    if (b.send != send || b.layout || !holds_data(b)) continue;
+    const auto& layout = layout_of(b.type);
+    if (!layout || memory::classify(b.buf) != memory::Kind::host) return false;
+    const std::int64_t bytes = layout->size * b.count;
+    if (bytes > INT_MAX) return false;
+    if (bytes == 0) continue;
+    b.layout = layout;
+    b.bytes = bytes;
+  }
+  return true;
+}
+
+// Decides which blocks are staged (see Grouping) and where. Receive blocks come first in
+// `blocks`.
+StagingPlan plan_staging(std::vector<Block>& blocks, Grouping grouping) {
+  bool any[2] = {false, false};  // per side: receive, send
   for (Block& b : blocks) {
     HostPacking hp;
     if (host_packs(b.buf, b.count, b.type, b.peer, hp)) {
       b.layout = hp.layout;
       b.bytes = hp.bytes;
-      any = true;
+      any[b.send] = true;
     }
   }
-  if (!any) return {};
-  if (every_block) {
-    for (Block& b : blocks) {
-      if (b.layout || b.count <= 0 || b.type == MPI_DATATYPE_NULL || b.peer == MPI_PROC_NULL) continue;
-      const auto& layout = layout_of(b.type);
-      if (!layout || memory::classify(b.buf) != memory::Kind::host) return {};
-      const std::int64_t bytes = layout->size * b.count;
-      if (bytes > INT_MAX) return {};
-      if (bytes == 0) continue;
-      b.layout = layout;
-      b.bytes = bytes;
-    }
-  }
+  if (grouping == Grouping::side)
+    for (const bool send : {false, true})
+      if (any[send] && !stage_whole_side(blocks, send)) {
+        any[send] = false;
+        for (Block& b : blocks)
+          if (b.send == send) b.layout.reset();
+      }
+  if (!any[0] && !any[1]) return {};
   // Each block on a line of its own, and a line between the areas.
   StagingPlan plan;
   for (Block& b : blocks) {
@@ -137,44 +155,119 @@ StagingPlan plan_staging(std::vector<Block>& blocks, bool every_block) {
   return plan;
 }
 
-// Packs the staged send blocks, posts `post` (the underlying collective, given the staging
-// buffer's two areas, null when nothing is staged, and the entry's CollectiveState) and tracks
-// the request. The entry keeps the staged receive blocks, unpacked at completion, and the
+// A collective's staging, planned and acquired, its send blocks packed: `recv` and `send` are
+// the two areas, null when nothing is staged (then no block is).
+struct Staged {
+  Staging staging;
+  char* recv = nullptr;
+  char* send = nullptr;
+};
+
+Staged stage(std::vector<Block>& blocks, Grouping grouping) {
+  const StagingPlan plan = plan_staging(blocks, grouping);
+  Staged s;
+  if (plan.total > 0 && plan.total <= INT_MAX) {
+    s.staging = acquire_staging(static_cast<std::size_t>(plan.total));
+    if (!s.staging) core::counters().count_fallback(core::Fallback::resource);
+  }
+  if (!s.staging) {
+    for (Block& b : blocks) b.offset = -1;
+    return s;
+  }
+  s.recv = static_cast<char*>(s.staging.data);
+  s.send = s.recv + plan.send_start;
+  for (const Block& b : blocks)
+    if (b.staged() && b.send) backend::cpu::pack(*b.layout, b.count, b.buf, s.recv + b.offset);
+  return s;
+}
+
+// Counts each block with data under the method that moved it.
+void count_blocks(const std::vector<Block>& blocks) {
+  for (const Block& b : blocks) {
+    if (b.staged())
+      core::counters().count_method(core::Method::host_pack, static_cast<std::uint64_t>(b.bytes));
+    else if (b.count > 0 && b.peer != MPI_PROC_NULL)
+      core::counters().count_method(core::Method::native, 0);
+  }
+}
+
+// Stages and packs the send blocks, posts `post` (the underlying collective, given the staging
+// and the entry's CollectiveState) and tracks the request. The entry keeps the staged receive blocks, unpacked at completion, and the
 // argument arrays `post` fills: the standard lets the MPI read them until completion, and Open
 // MPI 4.1 does (it releases the datatypes it retained from them), so they must outlive the call
 // even when nothing is staged, e.g. when they are a Fortran binding's converted handles.
 template <class Post>
-int post_staged(std::vector<Block>& blocks, bool every_block, MPI_Request* request, Post&& post) {
-  const StagingPlan plan = plan_staging(blocks, every_block);
-  Staging staging;
-  if (plan.total > 0 && plan.total <= INT_MAX) {
-    staging = acquire_staging(static_cast<std::size_t>(plan.total));
-    if (!staging) core::counters().count_fallback(core::Fallback::resource);
-  }
-  if (!staging)
-    for (Block& b : blocks) b.offset = -1;
-  char* const base = static_cast<char*>(staging.data);
-  for (const Block& b : blocks)
-    if (b.staged() && b.send) backend::cpu::pack(*b.layout, b.count, b.buf, base + b.offset);
+int post_staged(std::vector<Block>& blocks, Grouping grouping, MPI_Request* request, Post&& post) {
+  Staged s = stage(blocks, grouping);
   Pending p;
   p.collective = std::make_unique<CollectiveState>();
-  const int rc = post(base, staging ? base + plan.send_start : nullptr, *p.collective);
+  const int rc = post(s, *p.collective);
   if (rc != MPI_SUCCESS) {
-    release_staging(staging);
+    release_staging(s.staging);
     return rc;
   }
   p.kind = Pending::Kind::collective;
-  p.staging = staging;
-  for (const Block& b : blocks) {
-    if (b.staged()) {
-      core::counters().count_method(core::Method::host_pack, static_cast<std::uint64_t>(b.bytes));
-      if (!b.send) p.collective->blocks.push_back({b.layout, b.count, b.buf, b.offset});
-    } else if (b.count > 0 && b.peer != MPI_PROC_NULL) {
-      core::counters().count_method(core::Method::native, 0);
-    }
-  }
+  p.staging = s.staging;
+  for (const Block& b : blocks)
+    if (b.staged() && !b.send) p.collective->blocks.push_back({b.layout, b.count, b.buf, b.offset});
+  count_blocks(blocks);
   track(*request, std::move(p));
   return rc;
+}
+
+// The blocking form: packs, runs `call` (as `post`, without a request), unpacks what arrived.
+template <class Call>
+int run_staged(std::vector<Block>& blocks, Call&& call) {
+  Staged s = stage(blocks, Grouping::side);
+  CollectiveState arguments;
+  const int rc = call(s, arguments);
+  if (rc == MPI_SUCCESS) {
+    for (const Block& b : blocks)
+      if (b.staged() && !b.send) backend::cpu::unpack(*b.layout, b.count, s.recv + b.offset, b.buf);
+    count_blocks(blocks);
+  }
+  release_staging(s.staging);
+  return rc;
+}
+
+// The blocks of one side of a call whose blocks share one datatype (MPI_Alltoallv and the
+// like): block i holds counts[i] elements of `type` at displs[i] extents from `buf`, for
+// peers[i]. False for arguments that are the MPI's to report (a null type, a negative count).
+bool add_side(std::vector<Block>& blocks, const void* buf, const int counts[], const int displs[],
+              MPI_Datatype type, const std::vector<int>& peers, bool send) {
+  if (type == MPI_DATATYPE_NULL) return false;
+  const std::int64_t extent = mpi::type_bounds(type).extent;
+  for (std::size_t i = 0; i < peers.size(); ++i) {
+    if (counts[i] < 0) return false;
+    blocks.push_back(block(at(buf, static_cast<MPI_Aint>(displs[i] * extent)), counts[i], type, peers[i], send));
+  }
+  return true;
+}
+
+// One side's arguments for the underlying MPI: the application's when no block of the side
+// is staged, else the staged blocks as bytes, displaced from the side's staging area `area`
+// (written into `counts` and `displs`, which must not reallocate while the MPI may read them).
+struct SideArgs {
+  const void* buf;
+  const int* counts;
+  const int* displs;
+  MPI_Datatype type;
+};
+
+SideArgs side_args(const std::vector<Block>& blocks, bool send, const Staged& s, SideArgs mine,
+                   std::vector<int>& counts, std::vector<int>& displs) {
+  bool staged = false;
+  for (const Block& b : blocks) staged = staged || (b.send == send && b.staged());
+  if (!staged) return mine;
+  char* const area = send ? s.send : s.recv;
+  const std::int64_t area_offset = area - s.recv;  // offsets count from the receive area
+  const std::size_t first = counts.size();
+  for (const Block& b : blocks) {
+    if (b.send != send) continue;
+    counts.push_back(b.staged() ? static_cast<int>(b.bytes) : 0);
+    displs.push_back(b.staged() ? static_cast<int>(b.offset - area_offset) : 0);
+  }
+  return {area, counts.data() + first, displs.data() + first, MPI_BYTE};
 }
 
 }  // namespace
@@ -259,13 +352,13 @@ int ineighbor_alltoallw(const void* sendbuf, const int sendcounts[], const MPI_A
   // Every block addressed from the staging areas (MPI_Aint displacements reach anywhere), or
   // from the application's buffers when nothing is staged: staged ones as bytes there, the
   // others where and as the application gave them.
-  auto post = [&](char* staged_recv, char* staged_send, CollectiveState& p) {
+  auto post = [&](const Staged& staged, CollectiveState& p) {
     const std::size_t nr = n.sources.size();
-    char* const recv_base = staged_recv != nullptr ? staged_recv : static_cast<char*>(recvbuf);
-    const char* const send_base = staged_send != nullptr ? staged_send : static_cast<const char*>(sendbuf);
+    char* const recv_base = staged.recv != nullptr ? staged.recv : static_cast<char*>(recvbuf);
+    const char* const send_base = staged.send != nullptr ? staged.send : static_cast<const char*>(sendbuf);
     for (const Block& b : blocks) {
       const char* const area = b.send ? send_base : recv_base;
-      const char* const where = b.staged() ? staged_recv + b.offset : b.buf;
+      const char* const where = b.staged() ? staged.recv + b.offset : b.buf;
       p.counts.push_back(b.staged() ? static_cast<int>(b.bytes) : b.count);
       p.types.push_back(b.staged() ? MPI_BYTE : b.type);
       p.displs.push_back(static_cast<MPI_Aint>(reinterpret_cast<std::uintptr_t>(where) -
@@ -275,7 +368,7 @@ int ineighbor_alltoallw(const void* sendbuf, const int sendcounts[], const MPI_A
                                            p.types.data() + nr, recv_base, p.counts.data(), p.displs.data(),
                                            p.types.data(), comm, request);
   };
-  return post_staged(blocks, false, request, post);
+  return post_staged(blocks, Grouping::block, request, post);
 }
 
 int ialltoallw(const void* sendbuf, const int sendcounts[], const int sdispls[],
@@ -298,29 +391,121 @@ int ialltoallw(const void* sendbuf, const int sendcounts[], const int sdispls[],
     blocks.push_back(block(at(recvbuf, rdispls[j]), recvcounts[j], recvtypes[j], j, false));
   }
   for (int j = 0; j < size; ++j) blocks.push_back(block(at(sendbuf, sdispls[j]), sendcounts[j], sendtypes[j], j, true));
-  // Every block of data staged (bytes at its offset), the blocks of none as zero bytes; or,
-  // with nothing staged, the application's arguments as they are.
-  auto post = [&](char* recv_base, char* send_base, CollectiveState& p) {
-    if (recv_base == nullptr) {
-      p.counts.assign(recvcounts, recvcounts + n);
-      p.counts.insert(p.counts.end(), sendcounts, sendcounts + n);
-      p.int_displs.assign(rdispls, rdispls + n);
-      p.int_displs.insert(p.int_displs.end(), sdispls, sdispls + n);
-      p.types.assign(recvtypes, recvtypes + n);
-      p.types.insert(p.types.end(), sendtypes, sendtypes + n);
-      return mpi::next().Ialltoallw(sendbuf, p.counts.data() + n, p.int_displs.data() + n, p.types.data() + n,
-                                    recvbuf, p.counts.data(), p.int_displs.data(), p.types.data(), comm, request);
-    }
-    for (const Block& b : blocks) {
-      const std::int64_t from = b.send ? send_base - recv_base : 0;
-      p.counts.push_back(b.staged() ? static_cast<int>(b.bytes) : 0);
-      p.int_displs.push_back(b.staged() ? static_cast<int>(b.offset - from) : 0);
-    }
-    p.types.assign(2 * n, MPI_BYTE);
-    return mpi::next().Ialltoallw(send_base, p.counts.data() + n, p.int_displs.data() + n, p.types.data() + n,
-                                  recv_base, p.counts.data(), p.int_displs.data(), p.types.data(), comm, request);
+  // Per side: every block of data staged (bytes at its offset from the side's area), the
+  // blocks of none as zero bytes; or, with nothing of the side staged, a copy of the
+  // application's arguments (the types may be a Fortran binding's converted handles).
+  auto post = [&](const Staged& staged, CollectiveState& p) {
+    p.counts.reserve(2 * n);
+    p.int_displs.reserve(2 * n);
+    p.types.reserve(2 * n);
+    auto side = [&](bool send, const void* buf, const int counts[], const int displs[], const MPI_Datatype types[]) {
+      const SideArgs args = side_args(blocks, send, staged, {buf, counts, displs, MPI_DATATYPE_NULL}, p.counts,
+                                      p.int_displs);
+      if (args.type == MPI_BYTE) {
+        p.types.insert(p.types.end(), n, MPI_BYTE);
+        return args.buf;
+      }
+      p.counts.insert(p.counts.end(), counts, counts + n);
+      p.int_displs.insert(p.int_displs.end(), displs, displs + n);
+      p.types.insert(p.types.end(), types, types + n);
+      return buf;
+    };
+    const void* const recv_area = side(false, recvbuf, recvcounts, rdispls, recvtypes);
+    const void* const send_area = side(true, sendbuf, sendcounts, sdispls, sendtypes);
+    return mpi::next().Ialltoallw(send_area, p.counts.data() + n, p.int_displs.data() + n, p.types.data() + n,
+                                  const_cast<void*>(recv_area), p.counts.data(), p.int_displs.data(), p.types.data(),
+                                  comm, request);
   };
-  return post_staged(blocks, true, request, post);
+  return post_staged(blocks, Grouping::side, request, post);
+}
+
+namespace {
+
+// The blocks of MPI_Alltoallv or MPI_Neighbor_alltoallv (receives first, then sends), with
+// their peers; false when the arguments are the MPI's to judge.
+bool v_blocks(std::vector<Block>& blocks, const void* sendbuf, const int sendcounts[], const int sdispls[],
+              MPI_Datatype sendtype, void* recvbuf, const int recvcounts[], const int rdispls[],
+              MPI_Datatype recvtype, const std::vector<int>& sources, const std::vector<int>& destinations) {
+  blocks.reserve(sources.size() + destinations.size());
+  return add_side(blocks, recvbuf, recvcounts, rdispls, recvtype, sources, false) &&
+         add_side(blocks, sendbuf, sendcounts, sdispls, sendtype, destinations, true);
+}
+
+// The peers of an MPI_Alltoallv on an intracommunicator of `size` ranks: all of them, in order.
+std::vector<int> all_ranks(int size) {
+  std::vector<int> ranks(static_cast<std::size_t>(size));
+  for (int j = 0; j < size; ++j) ranks[static_cast<std::size_t>(j)] = j;
+  return ranks;
+}
+
+// Runs `fn`, the underlying MPI's MPI_Alltoallv-shaped collective (with a request last for the
+// nonblocking ones), with each side's arguments the application's or its staged bytes; or as
+// called when the call is not `routable` or its arguments are the MPI's to judge.
+template <class Fn, class... Request>
+int v_collective(Fn fn, bool routable, const std::vector<int>& sources, const std::vector<int>& destinations,
+                 const void* sendbuf, const int sendcounts[], const int sdispls[], MPI_Datatype sendtype,
+                 void* recvbuf, const int recvcounts[], const int rdispls[], MPI_Datatype recvtype, MPI_Comm comm,
+                 Request*... request) {
+  std::vector<Block> blocks;
+  if (!routable || !v_blocks(blocks, sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype,
+                             sources, destinations))
+    return fn(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm, request...);
+  auto call = [&](const Staged& staged, CollectiveState& p) {
+    p.counts.reserve(blocks.size());  // both sides: the pointers below stay valid
+    p.int_displs.reserve(blocks.size());
+    const SideArgs r = side_args(blocks, false, staged, {recvbuf, recvcounts, rdispls, recvtype}, p.counts,
+                                 p.int_displs);
+    const SideArgs s = side_args(blocks, true, staged, {sendbuf, sendcounts, sdispls, sendtype}, p.counts,
+                                 p.int_displs);
+    return fn(s.buf, s.counts, s.displs, s.type, const_cast<void*>(r.buf), r.counts, r.displs, r.type, comm,
+              request...);
+  };
+  if constexpr (sizeof...(Request) == 0) {
+    return run_staged(blocks, call);
+  } else {
+    return post_staged(blocks, Grouping::side, request..., call);
+  }
+}
+
+}  // namespace
+
+int alltoallv(const void* sendbuf, const int sendcounts[], const int sdispls[], MPI_Datatype sendtype,
+              void* recvbuf, const int recvcounts[], const int rdispls[], MPI_Datatype recvtype, MPI_Comm comm) {
+  int size = 0, rank = 0;
+  const bool routable = comm != MPI_COMM_NULL && sendbuf != MPI_IN_PLACE && mpi::intra_size_rank(comm, &size, &rank);
+  const std::vector<int> peers = all_ranks(size);
+  return v_collective(mpi::next().Alltoallv, routable, peers, peers, sendbuf, sendcounts, sdispls, sendtype,
+                      recvbuf, recvcounts, rdispls, recvtype, comm);
+}
+
+int ialltoallv(const void* sendbuf, const int sendcounts[], const int sdispls[], MPI_Datatype sendtype,
+               void* recvbuf, const int recvcounts[], const int rdispls[], MPI_Datatype recvtype, MPI_Comm comm,
+               MPI_Request* request) {
+  int size = 0, rank = 0;
+  const bool routable = comm != MPI_COMM_NULL && request != nullptr && sendbuf != MPI_IN_PLACE &&
+                        mpi::intra_size_rank(comm, &size, &rank);
+  const std::vector<int> peers = all_ranks(size);
+  return v_collective(mpi::next().Ialltoallv, routable, peers, peers, sendbuf, sendcounts, sdispls, sendtype,
+                      recvbuf, recvcounts, rdispls, recvtype, comm, request);
+}
+
+int neighbor_alltoallv(const void* sendbuf, const int sendcounts[], const int sdispls[], MPI_Datatype sendtype,
+                       void* recvbuf, const int recvcounts[], const int rdispls[], MPI_Datatype recvtype,
+                       MPI_Comm comm) {
+  mpi::Neighbours n;
+  const bool routable = comm != MPI_COMM_NULL && sendbuf != MPI_IN_PLACE && mpi::topology_neighbours(comm, n);
+  return v_collective(mpi::next().Neighbor_alltoallv, routable, n.sources, n.destinations, sendbuf, sendcounts,
+                      sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm);
+}
+
+int ineighbor_alltoallv(const void* sendbuf, const int sendcounts[], const int sdispls[], MPI_Datatype sendtype,
+                        void* recvbuf, const int recvcounts[], const int rdispls[], MPI_Datatype recvtype,
+                        MPI_Comm comm, MPI_Request* request) {
+  mpi::Neighbours n;
+  const bool routable = comm != MPI_COMM_NULL && request != nullptr && sendbuf != MPI_IN_PLACE &&
+                        mpi::topology_neighbours(comm, n);
+  return v_collective(mpi::next().Ineighbor_alltoallv, routable, n.sources, n.destinations, sendbuf, sendcounts,
+                      sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm, request);
 }
 
 }  // namespace strider::exec

@@ -13,8 +13,8 @@
 // receive: the staged receive blocks are unpacked when the request completes. What travels
 // is the same bytes, so these interoperate with ranks without Strider. MPI_Ineighbor_alltoallw
 // addresses its blocks from MPI_BOTTOM, so packed and unpacked ones mix; MPI_Ialltoallw's
-// displacements are ints, so it stages every block once one is worth packing (and leaves the
-// call to the MPI when some block cannot be: device memory, a type without a Layout).
+// displacements are ints, so it stages a side's every block once one is worth packing (and
+// leaves the side to the MPI when some block cannot be: device memory, a type without a Layout).
 #include <mpi.h>
 
 namespace strider::exec {
@@ -40,5 +40,26 @@ int ialltoallw(const void* sendbuf, const int sendcounts[], const int sdispls[],
                const MPI_Datatype sendtypes[], void* recvbuf, const int recvcounts[],
                const int rdispls[], const MPI_Datatype recvtypes[], MPI_Comm comm,
                MPI_Request* request);
+
+// The collectives whose blocks share one datatype per side, blocking and not. Each side (send,
+// receive) is staged as a whole, as MPI_Ialltoallw's are, and the underlying MPI runs the same
+// collective over the staged bytes, so each rank decides alone, the blocking forms keep the
+// MPI's own pairing of duplicate neighbours, and ranks without Strider interoperate.
+// Intracommunicators (MPI_Alltoallv) or topologies (the neighbour forms), not in place; the
+// rest, invalid arguments included, go to the underlying MPI.
+int alltoallv(const void* sendbuf, const int sendcounts[], const int sdispls[], MPI_Datatype sendtype,
+              void* recvbuf, const int recvcounts[], const int rdispls[], MPI_Datatype recvtype, MPI_Comm comm);
+
+int ialltoallv(const void* sendbuf, const int sendcounts[], const int sdispls[], MPI_Datatype sendtype,
+               void* recvbuf, const int recvcounts[], const int rdispls[], MPI_Datatype recvtype, MPI_Comm comm,
+               MPI_Request* request);
+
+int neighbor_alltoallv(const void* sendbuf, const int sendcounts[], const int sdispls[], MPI_Datatype sendtype,
+                       void* recvbuf, const int recvcounts[], const int rdispls[], MPI_Datatype recvtype,
+                       MPI_Comm comm);
+
+int ineighbor_alltoallv(const void* sendbuf, const int sendcounts[], const int sdispls[], MPI_Datatype sendtype,
+                        void* recvbuf, const int recvcounts[], const int rdispls[], MPI_Datatype recvtype,
+                        MPI_Comm comm, MPI_Request* request);
 
 }  // namespace strider::exec

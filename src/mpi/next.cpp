@@ -60,6 +60,10 @@ constexpr void for_each_slot(Next& n, F&& f) {
   f(n.Alltoallw, "Alltoallw");
   f(n.Ineighbor_alltoallw, "Ineighbor_alltoallw");
   f(n.Ialltoallw, "Ialltoallw");
+  f(n.Alltoallv, "Alltoallv");
+  f(n.Ialltoallv, "Ialltoallv");
+  f(n.Neighbor_alltoallv, "Neighbor_alltoallv");
+  f(n.Ineighbor_alltoallv, "Ineighbor_alltoallv");
   f(n.Initialized, "Initialized");
   f(n.Finalized, "Finalized");
   f(n.Query_thread, "Query_thread");

@@ -56,6 +56,10 @@ struct Next {
   decltype(&::PMPI_Alltoallw) Alltoallw;
   decltype(&::PMPI_Ineighbor_alltoallw) Ineighbor_alltoallw;
   decltype(&::PMPI_Ialltoallw) Ialltoallw;
+  decltype(&::PMPI_Alltoallv) Alltoallv;
+  decltype(&::PMPI_Ialltoallv) Ialltoallv;
+  decltype(&::PMPI_Neighbor_alltoallv) Neighbor_alltoallv;
+  decltype(&::PMPI_Ineighbor_alltoallv) Ineighbor_alltoallv;
 
   // Not intercepted (yet), but called by Strider itself; a tool below Strider sees them.
   decltype(&::PMPI_Initialized) Initialized;

@@ -17,25 +17,16 @@
 #include "exec/collectives.hpp"
 #include "exec/datatype.hpp"
 #include "exec/p2p.hpp"
+#include "comm.hpp"
 
 namespace {
 
 namespace core = strider::core;
 namespace exec = strider::exec;
+using strider::test::rank_in;
+using strider::test::size_of;
 
 constexpr int kRegion = 2048;  // doubles of the receive buffer per peer
-
-int rank_in(MPI_Comm comm) {
-  int rank = 0;
-  PMPI_Comm_rank(comm, &rank);
-  return rank;
-}
-
-int size_of(MPI_Comm comm) {
-  int size = 0;
-  PMPI_Comm_size(comm, &size);
-  return size;
-}
 
 // Doubles rank `from` sends to rank `to`: different for every ordered pair.
 int elements(int from, int to) { return 300 + 37 * from + 11 * to; }
