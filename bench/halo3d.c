@@ -75,6 +75,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_util.h"
 #include "strider_probe.h"
 
 #if STRIDER_HALO_CUDA
@@ -365,11 +366,6 @@ static void stage(const struct Grid* g, double* dev, const struct Staged* m, int
   CUDA_CHECK(cudaStreamSynchronize(stream));
 }
 #endif
-
-static int compare_doubles(const void* a, const void* b) {
-  const double x = *(const double*)a, y = *(const double*)b;
-  return (x > y) - (x < y);
-}
 
 /* The index of `value` among the n option names; `current` (and *ok cleared) when none matches. */
 static int choose(const char* value, const char* const* names, int n, int current, int* ok) {

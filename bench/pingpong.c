@@ -33,6 +33,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_util.h"
+
 enum Kind { kContig, kVector2d, kSubarray3d };
 
 struct Case {
@@ -147,11 +149,6 @@ static long long check(const struct Case* c, const unsigned char* buf, int salt,
     }
   }
   return bad;
-}
-
-static int compare_doubles(const void* a, const void* b) {
-  const double x = *(const double*)a, y = *(const double*)b;
-  return (x > y) - (x < y);
 }
 
 /* `n` round trips of the object through MPI_Send/MPI_Recv (what an interposer intercepts), or

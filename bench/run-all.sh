@@ -10,6 +10,8 @@
 #                             also device arrays, hand-staged baseline vs Strider
 #   strider_bench_transpose   3-D transpose by MPI_Alltoallw or MPI_Alltoallv (FFT slab redistribution), native
 #                             and preloaded, alternating
+#   strider_bench_gather      a 2-D array gathered to (scattered from) one rank by MPI_Gatherv
+#                             (MPI_Scatterv), native and preloaded, alternating
 #   strider_bench_model_check the model's choices against every host method forced (2 ranks)
 #   strider_bench_pack_device CUDA pack kernels vs copy engines (CUDA builds; skipped, exit 77,
 #                             without a device)
@@ -36,7 +38,7 @@ lib=${STRIDER_LIB:-$build/lib/libstrider.so}
 for f in "$build/bench/strider_bench_pack" "$build/bench/strider_bench_type_commit" \
          "$build/bench/strider_bench_pingpong" "$build/bench/strider_bench_halo3d" \
          "$build/bench/strider_bench_forward" "$build/bench/strider_bench_model_check" \
-         "$build/bench/strider_bench_transpose" "$lib"; do
+         "$build/bench/strider_bench_transpose" "$build/bench/strider_bench_gather" "$lib"; do
   [ -e "$f" ] || { echo "run-all.sh: $f is missing (cmake --build $build)" >&2; exit 1; }
 done
 if [ "$(id -u)" -eq 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
@@ -176,6 +178,19 @@ transpose_configs=(
 transpose_dir=$work/transpose
 alternate transpose "$transpose_dir" "${transpose_configs[@]}"
 
+# gather: a column-split 2-D array gathered to (scattered from) rank 0 by MPI_Gatherv
+# (MPI_Scatterv) with a resized block type (blocks of N / P doubles) or column type (single
+# doubles) at the root.
+say "gather (native and Strider alternating, $rounds pairs per configuration)"
+gather_configs=(
+  "2 --n 1024 --types block"
+  "2 --n 1024 --types columns"
+  "2 --n 1024 --types columns --method igatherv"
+  "4 --n 512 --types columns --method scatterv"
+)
+gather_dir=$work/gather
+alternate gather "$gather_dir" "${gather_configs[@]}"
+
 # One JSON: metadata, then each benchmark's own output (pack, type_commit, forward and pingpong
 # are JSON objects; halo3d and transpose are lists of per-run objects tagged with configuration,
 # mode, round).
@@ -196,6 +211,8 @@ all=$out/all.json
   runs_json "$halo_dir"
   printf ',\n "transpose": '
   runs_json "$transpose_dir"
+  printf ',\n "gather": '
+  runs_json "$gather_dir"
   printf '}\n'
 } >"$all"
 if command -v jq >/dev/null && ! jq empty "$all" 2>/dev/null; then

@@ -47,6 +47,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_util.h"
 #include "strider_probe.h"
 
 enum Types { kSubarray, kTranspose };
@@ -155,23 +156,6 @@ static MPI_Datatype resized(MPI_Datatype t, int doubles) {
   MPI_Type_commit(&r);
   MPI_Type_free(&t);
   return r;
-}
-
-static int compare_doubles(const void* a, const void* b) {
-  const double x = *(const double*)a, y = *(const double*)b;
-  return (x > y) - (x < y);
-}
-
-/* A whole decimal int in [lo, hi]; *ok cleared otherwise. */
-static int parse_int(const char* text, int lo, int hi, int* ok) {
-  char* end = NULL;
-  errno = 0;
-  const long v = strtol(text, &end, 10);
-  if (errno != 0 || end == text || *end != '\0' || v < lo || v > hi) {
-    *ok = 0;
-    return lo;
-  }
-  return (int)v;
 }
 
 /* "X,Y,Z", each a whole decimal int in [1, 4096]. */

@@ -508,3 +508,38 @@ STRIDER_FORTRAN_V(alltoallv, Alltoallv, c_send_buffer)
 STRIDER_FORTRAN_IV(ialltoallv, Ialltoallv, c_send_buffer)
 STRIDER_FORTRAN_V(neighbor_alltoallv, Neighbor_alltoallv, c_buffer)
 STRIDER_FORTRAN_IV(ineighbor_alltoallv, Ineighbor_alltoallv, c_buffer)
+
+// A count and displacement per rank on one side, one block on the other. The buffer that may
+// be MPI_IN_PLACE at the root (the send buffer of MPI_Gatherv, the receive buffer of
+// MPI_Scatterv) is converted with c_send_buffer.
+STRIDER_FORTRAN(gatherv, (void* sendbuf, Fint* sendcount, Fint* sendtype, void* recvbuf, Fint* recvcounts,
+                          Fint* displs, Fint* recvtype, Fint* root, Fint* comm, Fint* ierr)) {
+  set_error(ierr, MPI_Gatherv(c_send_buffer(sendbuf), *sendcount, MPI_Type_f2c(*sendtype), c_buffer(recvbuf),
+                              recvcounts, displs, MPI_Type_f2c(*recvtype), *root, MPI_Comm_f2c(*comm)));
+}
+
+STRIDER_FORTRAN(igatherv, (void* sendbuf, Fint* sendcount, Fint* sendtype, void* recvbuf, Fint* recvcounts,
+                           Fint* displs, Fint* recvtype, Fint* root, Fint* comm, Fint* request, Fint* ierr)) {
+  MPI_Request r = MPI_REQUEST_NULL;
+  const int rc = MPI_Igatherv(c_send_buffer(sendbuf), *sendcount, MPI_Type_f2c(*sendtype), c_buffer(recvbuf),
+                              recvcounts, displs, MPI_Type_f2c(*recvtype), *root, MPI_Comm_f2c(*comm), &r);
+  if (rc == MPI_SUCCESS) *request = MPI_Request_c2f(r);
+  set_error(ierr, rc);
+}
+
+STRIDER_FORTRAN(scatterv, (void* sendbuf, Fint* sendcounts, Fint* displs, Fint* sendtype, void* recvbuf,
+                           Fint* recvcount, Fint* recvtype, Fint* root, Fint* comm, Fint* ierr)) {
+  set_error(ierr, MPI_Scatterv(c_buffer(sendbuf), sendcounts, displs, MPI_Type_f2c(*sendtype),
+                               c_send_buffer(recvbuf), *recvcount, MPI_Type_f2c(*recvtype), *root,
+                               MPI_Comm_f2c(*comm)));
+}
+
+STRIDER_FORTRAN(iscatterv, (void* sendbuf, Fint* sendcounts, Fint* displs, Fint* sendtype, void* recvbuf,
+                            Fint* recvcount, Fint* recvtype, Fint* root, Fint* comm, Fint* request, Fint* ierr)) {
+  MPI_Request r = MPI_REQUEST_NULL;
+  const int rc = MPI_Iscatterv(c_buffer(sendbuf), sendcounts, displs, MPI_Type_f2c(*sendtype),
+                               c_send_buffer(recvbuf), *recvcount, MPI_Type_f2c(*recvtype), *root,
+                               MPI_Comm_f2c(*comm), &r);
+  if (rc == MPI_SUCCESS) *request = MPI_Request_c2f(r);
+  set_error(ierr, rc);
+}

@@ -355,4 +355,35 @@ extern "C" {
       comm, request);
 }
 
+[[gnu::visibility("default")]] int MPI_Gatherv(const void* sendbuf, int sendcount, MPI_Datatype sendtype,
+                                               void* recvbuf, const int recvcounts[], const int displs[],
+                                               MPI_Datatype recvtype, int root, MPI_Comm comm) {
+  return guarded<&::MPI_Gatherv, &Next::Gatherv, exec::gatherv>(Call::Gatherv, sendbuf, sendcount, sendtype,
+                                                                recvbuf, recvcounts, displs, recvtype, root, comm);
+}
+
+[[gnu::visibility("default")]] int MPI_Igatherv(const void* sendbuf, int sendcount, MPI_Datatype sendtype,
+                                                void* recvbuf, const int recvcounts[], const int displs[],
+                                                MPI_Datatype recvtype, int root, MPI_Comm comm,
+                                                MPI_Request* request) {
+  return guarded<&::MPI_Igatherv, &Next::Igatherv, exec::igatherv>(
+      Call::Igatherv, sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, root, comm, request);
+}
+
+[[gnu::visibility("default")]] int MPI_Scatterv(const void* sendbuf, const int sendcounts[], const int displs[],
+                                                MPI_Datatype sendtype, void* recvbuf, int recvcount,
+                                                MPI_Datatype recvtype, int root, MPI_Comm comm) {
+  return guarded<&::MPI_Scatterv, &Next::Scatterv, exec::scatterv>(Call::Scatterv, sendbuf, sendcounts, displs,
+                                                                   sendtype, recvbuf, recvcount, recvtype, root,
+                                                                   comm);
+}
+
+[[gnu::visibility("default")]] int MPI_Iscatterv(const void* sendbuf, const int sendcounts[], const int displs[],
+                                                 MPI_Datatype sendtype, void* recvbuf, int recvcount,
+                                                 MPI_Datatype recvtype, int root, MPI_Comm comm,
+                                                 MPI_Request* request) {
+  return guarded<&::MPI_Iscatterv, &Next::Iscatterv, exec::iscatterv>(
+      Call::Iscatterv, sendbuf, sendcounts, displs, sendtype, recvbuf, recvcount, recvtype, root, comm, request);
+}
+
 }  // extern "C"

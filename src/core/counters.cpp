@@ -16,7 +16,8 @@ constexpr std::array<std::string_view, kCallCount> kCallNames{
     "MPI_Testall", "MPI_Testany", "MPI_Testsome", "MPI_Request_free", "MPI_Cancel",
     "MPI_Request_get_status", "MPI_Neighbor_alltoallw", "MPI_Alltoallw",
     "MPI_Ineighbor_alltoallw", "MPI_Ialltoallw", "MPI_Alltoallv", "MPI_Ialltoallv",
-    "MPI_Neighbor_alltoallv", "MPI_Ineighbor_alltoallv"};
+    "MPI_Neighbor_alltoallv", "MPI_Ineighbor_alltoallv", "MPI_Gatherv", "MPI_Igatherv",
+    "MPI_Scatterv", "MPI_Iscatterv"};
 static_assert(!kCallNames.back().empty(), "one name per core::Call, in its order");
 constexpr std::array<std::string_view, kMethodCount> kMethodNames{"native", "host-pack", "device",
                                                                   "one-shot", "staged"};

@@ -16,7 +16,8 @@ enum class Call : std::uint8_t {
   Sendrecv, Sendrecv_replace, Send_init, Bsend_init, Ssend_init, Rsend_init, Recv_init, Start,
   Startall, Wait, Waitall, Waitany, Waitsome, Test, Testall, Testany, Testsome, Request_free,
   Cancel, Request_get_status, Neighbor_alltoallw, Alltoallw, Ineighbor_alltoallw, Ialltoallw,
-  Alltoallv, Ialltoallv, Neighbor_alltoallv, Ineighbor_alltoallv, count_
+  Alltoallv, Ialltoallv, Neighbor_alltoallv, Ineighbor_alltoallv, Gatherv, Igatherv, Scatterv,
+  Iscatterv, count_
 };
 inline constexpr std::size_t kCallCount = static_cast<std::size_t>(Call::count_);
 std::string_view call_name(Call call);  // "MPI_Send"

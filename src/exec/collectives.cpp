@@ -438,33 +438,110 @@ std::vector<int> all_ranks(int size) {
   return ranks;
 }
 
-// Runs `fn`, the underlying MPI's MPI_Alltoallv-shaped collective (with a request last for the
-// nonblocking ones), with each side's arguments the application's or its staged bytes; or as
-// called when the call is not `routable` or its arguments are the MPI's to judge.
-template <class Fn, class... Request>
-int v_collective(Fn fn, bool routable, const std::vector<int>& sources, const std::vector<int>& destinations,
+// Runs `call` over the staged blocks: blocking when `request` is null, else posted and tracked
+// under it.
+template <class Call>
+int staged_call(std::vector<Block>& blocks, MPI_Request* request, Call&& call) {
+  return request == nullptr ? run_staged(blocks, call) : post_staged(blocks, Grouping::side, request, call);
+}
+
+// The collectives below take `fn`, the underlying MPI's call with its buffer arguments (send
+// side, then receive side) left to fill: the application's, or a side's staged bytes. The
+// nonblocking forms pass their `request` (null for the blocking ones), and go to the MPI when it
+// is null. Calls that are not `routable` (in place, an intercommunicator, no topology) and
+// arguments that are the MPI's to judge (null types, negative counts, a root out of range) go to
+// the MPI as called.
+
+// MPI_Alltoallv and MPI_Neighbor_alltoallv, blocking and not.
+template <class Fn>
+int v_collective(bool routable, const std::vector<int>& sources, const std::vector<int>& destinations,
                  const void* sendbuf, const int sendcounts[], const int sdispls[], MPI_Datatype sendtype,
-                 void* recvbuf, const int recvcounts[], const int rdispls[], MPI_Datatype recvtype, MPI_Comm comm,
-                 Request*... request) {
+                 void* recvbuf, const int recvcounts[], const int rdispls[], MPI_Datatype recvtype,
+                 MPI_Request* request, Fn&& fn) {
   std::vector<Block> blocks;
   if (!routable || !v_blocks(blocks, sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype,
                              sources, destinations))
-    return fn(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm, request...);
-  auto call = [&](const Staged& staged, CollectiveState& p) {
+    return fn(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype);
+  return staged_call(blocks, request, [&](const Staged& staged, CollectiveState& p) {
     p.counts.reserve(blocks.size());  // both sides: the pointers below stay valid
     p.int_displs.reserve(blocks.size());
     const SideArgs r = side_args(blocks, false, staged, {recvbuf, recvcounts, rdispls, recvtype}, p.counts,
                                  p.int_displs);
     const SideArgs s = side_args(blocks, true, staged, {sendbuf, sendcounts, sdispls, sendtype}, p.counts,
                                  p.int_displs);
-    return fn(s.buf, s.counts, s.displs, s.type, const_cast<void*>(r.buf), r.counts, r.displs, r.type, comm,
-              request...);
-  };
-  if constexpr (sizeof...(Request) == 0) {
-    return run_staged(blocks, call);
-  } else {
-    return post_staged(blocks, Grouping::side, request..., call);
-  }
+    return fn(s.buf, s.counts, s.displs, s.type, const_cast<void*>(r.buf), r.counts, r.displs, r.type);
+  });
+}
+
+// A side that is one block (the send side of MPI_Gatherv, the receive side of MPI_Scatterv):
+// the application's (buf, count, type), or its staged bytes.
+struct OneArgs {
+  const void* buf;
+  int count;
+  MPI_Datatype type;
+};
+
+bool add_one(std::vector<Block>& blocks, const void* buf, int count, MPI_Datatype type, int peer, bool send) {
+  if (count < 0 || type == MPI_DATATYPE_NULL) return false;
+  blocks.push_back(block(at(buf, 0), count, type, peer, send));
+  return true;
+}
+
+OneArgs one_args(const std::vector<Block>& blocks, bool send, const Staged& s, OneArgs mine) {
+  for (const Block& b : blocks)
+    if (b.send == send && b.staged()) return {s.recv + b.offset, static_cast<int>(b.bytes), MPI_BYTE};
+  return mine;
+}
+
+// The size of `comm` and this rank in it, for a collective with a `root`; false when the call
+// is the MPI's: a null request of a nonblocking form, an intercommunicator, a root out of range.
+bool rooted(MPI_Comm comm, int root, bool nonblocking, MPI_Request* request, int* size, int* rank) {
+  return comm != MPI_COMM_NULL && (!nonblocking || request != nullptr) && mpi::intra_size_rank(comm, size, rank) &&
+         root >= 0 && root < *size;
+}
+
+// MPI_Gatherv, blocking and not: one send block, and at the root a receive block per rank. Not
+// in place.
+template <class Fn>
+int gatherv_collective(const void* sendbuf, int sendcount, MPI_Datatype sendtype, void* recvbuf,
+                       const int recvcounts[], const int displs[], MPI_Datatype recvtype, int root, MPI_Comm comm,
+                       bool nonblocking, MPI_Request* request, Fn&& fn) {
+  int size = 0, rank = 0;
+  std::vector<Block> blocks;
+  if (sendbuf == MPI_IN_PLACE || !rooted(comm, root, nonblocking, request, &size, &rank) ||
+      (rank == root && !add_side(blocks, recvbuf, recvcounts, displs, recvtype, all_ranks(size), false)) ||
+      !add_one(blocks, sendbuf, sendcount, sendtype, root, true))
+    return fn(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype);
+  return staged_call(blocks, request, [&](const Staged& staged, CollectiveState& p) {
+    p.counts.reserve(blocks.size());
+    p.int_displs.reserve(blocks.size());
+    const SideArgs r = side_args(blocks, false, staged, {recvbuf, recvcounts, displs, recvtype}, p.counts,
+                                 p.int_displs);
+    const OneArgs s = one_args(blocks, true, staged, {sendbuf, sendcount, sendtype});
+    return fn(s.buf, s.count, s.type, const_cast<void*>(r.buf), r.counts, r.displs, r.type);
+  });
+}
+
+// MPI_Scatterv, blocking and not: the mirror image (the root's block per rank is the send
+// side). Not in place.
+template <class Fn>
+int scatterv_collective(const void* sendbuf, const int sendcounts[], const int displs[], MPI_Datatype sendtype,
+                        void* recvbuf, int recvcount, MPI_Datatype recvtype, int root, MPI_Comm comm,
+                        bool nonblocking, MPI_Request* request, Fn&& fn) {
+  int size = 0, rank = 0;
+  std::vector<Block> blocks;
+  if (recvbuf == MPI_IN_PLACE || !rooted(comm, root, nonblocking, request, &size, &rank) ||
+      !add_one(blocks, recvbuf, recvcount, recvtype, root, false) ||
+      (rank == root && !add_side(blocks, sendbuf, sendcounts, displs, sendtype, all_ranks(size), true)))
+    return fn(sendbuf, sendcounts, displs, sendtype, recvbuf, recvcount, recvtype);
+  return staged_call(blocks, request, [&](const Staged& staged, CollectiveState& p) {
+    p.counts.reserve(blocks.size());
+    p.int_displs.reserve(blocks.size());
+    const OneArgs r = one_args(blocks, false, staged, {recvbuf, recvcount, recvtype});
+    const SideArgs s = side_args(blocks, true, staged, {sendbuf, sendcounts, displs, sendtype}, p.counts,
+                                 p.int_displs);
+    return fn(s.buf, s.counts, s.displs, s.type, const_cast<void*>(r.buf), r.count, r.type);
+  });
 }
 
 }  // namespace
@@ -474,8 +551,8 @@ int alltoallv(const void* sendbuf, const int sendcounts[], const int sdispls[], 
   int size = 0, rank = 0;
   const bool routable = comm != MPI_COMM_NULL && sendbuf != MPI_IN_PLACE && mpi::intra_size_rank(comm, &size, &rank);
   const std::vector<int> peers = all_ranks(size);
-  return v_collective(mpi::next().Alltoallv, routable, peers, peers, sendbuf, sendcounts, sdispls, sendtype,
-                      recvbuf, recvcounts, rdispls, recvtype, comm);
+  return v_collective(routable, peers, peers, sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls,
+                      recvtype, nullptr, [&](auto... a) { return mpi::next().Alltoallv(a..., comm); });
 }
 
 int ialltoallv(const void* sendbuf, const int sendcounts[], const int sdispls[], MPI_Datatype sendtype,
@@ -485,8 +562,8 @@ int ialltoallv(const void* sendbuf, const int sendcounts[], const int sdispls[],
   const bool routable = comm != MPI_COMM_NULL && request != nullptr && sendbuf != MPI_IN_PLACE &&
                         mpi::intra_size_rank(comm, &size, &rank);
   const std::vector<int> peers = all_ranks(size);
-  return v_collective(mpi::next().Ialltoallv, routable, peers, peers, sendbuf, sendcounts, sdispls, sendtype,
-                      recvbuf, recvcounts, rdispls, recvtype, comm, request);
+  return v_collective(routable, peers, peers, sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls,
+                      recvtype, request, [&](auto... a) { return mpi::next().Ialltoallv(a..., comm, request); });
 }
 
 int neighbor_alltoallv(const void* sendbuf, const int sendcounts[], const int sdispls[], MPI_Datatype sendtype,
@@ -494,8 +571,9 @@ int neighbor_alltoallv(const void* sendbuf, const int sendcounts[], const int sd
                        MPI_Comm comm) {
   mpi::Neighbours n;
   const bool routable = comm != MPI_COMM_NULL && sendbuf != MPI_IN_PLACE && mpi::topology_neighbours(comm, n);
-  return v_collective(mpi::next().Neighbor_alltoallv, routable, n.sources, n.destinations, sendbuf, sendcounts,
-                      sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm);
+  return v_collective(routable, n.sources, n.destinations, sendbuf, sendcounts, sdispls, sendtype, recvbuf,
+                      recvcounts, rdispls, recvtype, nullptr,
+                      [&](auto... a) { return mpi::next().Neighbor_alltoallv(a..., comm); });
 }
 
 int ineighbor_alltoallv(const void* sendbuf, const int sendcounts[], const int sdispls[], MPI_Datatype sendtype,
@@ -504,8 +582,33 @@ int ineighbor_alltoallv(const void* sendbuf, const int sendcounts[], const int s
   mpi::Neighbours n;
   const bool routable = comm != MPI_COMM_NULL && request != nullptr && sendbuf != MPI_IN_PLACE &&
                         mpi::topology_neighbours(comm, n);
-  return v_collective(mpi::next().Ineighbor_alltoallv, routable, n.sources, n.destinations, sendbuf, sendcounts,
-                      sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm, request);
+  return v_collective(routable, n.sources, n.destinations, sendbuf, sendcounts, sdispls, sendtype, recvbuf,
+                      recvcounts, rdispls, recvtype, request,
+                      [&](auto... a) { return mpi::next().Ineighbor_alltoallv(a..., comm, request); });
+}
+
+int gatherv(const void* sendbuf, int sendcount, MPI_Datatype sendtype, void* recvbuf, const int recvcounts[],
+            const int displs[], MPI_Datatype recvtype, int root, MPI_Comm comm) {
+  return gatherv_collective(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, root, comm, false,
+                            nullptr, [&](auto... a) { return mpi::next().Gatherv(a..., root, comm); });
+}
+
+int igatherv(const void* sendbuf, int sendcount, MPI_Datatype sendtype, void* recvbuf, const int recvcounts[],
+             const int displs[], MPI_Datatype recvtype, int root, MPI_Comm comm, MPI_Request* request) {
+  return gatherv_collective(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, root, comm, true,
+                            request, [&](auto... a) { return mpi::next().Igatherv(a..., root, comm, request); });
+}
+
+int scatterv(const void* sendbuf, const int sendcounts[], const int displs[], MPI_Datatype sendtype, void* recvbuf,
+             int recvcount, MPI_Datatype recvtype, int root, MPI_Comm comm) {
+  return scatterv_collective(sendbuf, sendcounts, displs, sendtype, recvbuf, recvcount, recvtype, root, comm, false,
+                             nullptr, [&](auto... a) { return mpi::next().Scatterv(a..., root, comm); });
+}
+
+int iscatterv(const void* sendbuf, const int sendcounts[], const int displs[], MPI_Datatype sendtype, void* recvbuf,
+              int recvcount, MPI_Datatype recvtype, int root, MPI_Comm comm, MPI_Request* request) {
+  return scatterv_collective(sendbuf, sendcounts, displs, sendtype, recvbuf, recvcount, recvtype, root, comm, true,
+                             request, [&](auto... a) { return mpi::next().Iscatterv(a..., root, comm, request); });
 }
 
 }  // namespace strider::exec

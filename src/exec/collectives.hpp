@@ -62,4 +62,20 @@ int ineighbor_alltoallv(const void* sendbuf, const int sendcounts[], const int s
                         void* recvbuf, const int recvcounts[], const int rdispls[], MPI_Datatype recvtype,
                         MPI_Comm comm, MPI_Request* request);
 
+// The rooted collectives with a count and displacement per rank: a side of one block, and at
+// the root a side of a block per rank, each staged as a whole as above and handed to the same
+// call of the MPI over bytes. Intracommunicators, not in place. Their linear algorithms in Open
+// MPI 4.1 match each message by its bytes alone, so each rank may decide alone.
+// MPI_Allgatherv is left to the MPI: Open MPI 4.1's tuned component picks its algorithm from
+// each rank's send type size times the receive counts, so ranks that staged differently would
+// run different algorithms and never match.
+int gatherv(const void* sendbuf, int sendcount, MPI_Datatype sendtype, void* recvbuf, const int recvcounts[],
+            const int displs[], MPI_Datatype recvtype, int root, MPI_Comm comm);
+int igatherv(const void* sendbuf, int sendcount, MPI_Datatype sendtype, void* recvbuf, const int recvcounts[],
+             const int displs[], MPI_Datatype recvtype, int root, MPI_Comm comm, MPI_Request* request);
+int scatterv(const void* sendbuf, const int sendcounts[], const int displs[], MPI_Datatype sendtype, void* recvbuf,
+             int recvcount, MPI_Datatype recvtype, int root, MPI_Comm comm);
+int iscatterv(const void* sendbuf, const int sendcounts[], const int displs[], MPI_Datatype sendtype, void* recvbuf,
+              int recvcount, MPI_Datatype recvtype, int root, MPI_Comm comm, MPI_Request* request);
+
 }  // namespace strider::exec

@@ -64,6 +64,10 @@ constexpr void for_each_slot(Next& n, F&& f) {
   f(n.Ialltoallv, "Ialltoallv");
   f(n.Neighbor_alltoallv, "Neighbor_alltoallv");
   f(n.Ineighbor_alltoallv, "Ineighbor_alltoallv");
+  f(n.Gatherv, "Gatherv");
+  f(n.Igatherv, "Igatherv");
+  f(n.Scatterv, "Scatterv");
+  f(n.Iscatterv, "Iscatterv");
   f(n.Initialized, "Initialized");
   f(n.Finalized, "Finalized");
   f(n.Query_thread, "Query_thread");

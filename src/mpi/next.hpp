@@ -60,6 +60,10 @@ struct Next {
   decltype(&::PMPI_Ialltoallv) Ialltoallv;
   decltype(&::PMPI_Neighbor_alltoallv) Neighbor_alltoallv;
   decltype(&::PMPI_Ineighbor_alltoallv) Ineighbor_alltoallv;
+  decltype(&::PMPI_Gatherv) Gatherv;
+  decltype(&::PMPI_Igatherv) Igatherv;
+  decltype(&::PMPI_Scatterv) Scatterv;
+  decltype(&::PMPI_Iscatterv) Iscatterv;
 
   // Not intercepted (yet), but called by Strider itself; a tool below Strider sees them.
   decltype(&::PMPI_Initialized) Initialized;

@@ -3,7 +3,8 @@
 ! MPI_Neighbor_alltoallv and MPI_Ineighbor_alltoallv on a non-periodic line (one neighbour is
 ! MPI_PROC_NULL). Each rank sends rows of its 4 x 12 matrix (a row is strided in Fortran's
 ! column-major order: vector(12, 1, 4) resized to one element, so counts and displacements
-! count rows) and receives them as contiguous runs of 12. Every received run is compared with
+! count rows) and receives them as contiguous runs of 12; then MPI_Gatherv, MPI_Igatherv and
+! MPI_Scatterv of one row per rank with rank 0 as the root. Every received run is compared with
 ! the rows computed here, and what must stay untouched is checked to be. Prints
 ! "fortran_vcollectives[R]: data ok (N checks)" or what differed; run natively and preloaded.
 program fortran_vcollectives
@@ -66,6 +67,21 @@ program fortran_vcollectives
   call MPI_F_SYNC_REG(got)
   call check_line('ineighbor_alltoallv')
   call MPI_Comm_free(line, ierr)
+
+  ! Rank p's row p + 1 gathered at rank 0 as run p + 1, blocking and not; then rank 0's rows 1
+  ! and 2 scattered as run 1 of ranks 0 and 1.
+  got = 0
+  call MPI_Gatherv(a(rank + 1, 1), 1, rowtype, got, [1, 1], [0, 1], run, 0, MPI_COMM_WORLD, ierr)
+  if (rank == 0) call check('gatherv', is_row(got(:, 1), 0, 1) .and. is_row(got(:, 2), 1, 2))
+  got = 0
+  call MPI_Igatherv(a(rank + 1, 1), 1, rowtype, got, [1, 1], [0, 1], run, 0, MPI_COMM_WORLD, &
+                    request, ierr)
+  call MPI_Wait(request, status, ierr)
+  call MPI_F_SYNC_REG(got)
+  if (rank == 0) call check('igatherv', is_row(got(:, 1), 0, 1) .and. is_row(got(:, 2), 1, 2))
+  got = 0
+  call MPI_Scatterv(a, [1, 1], [0, 1], rowtype, got, 1, run, 0, MPI_COMM_WORLD, ierr)
+  call check('scatterv', is_row(got(:, 1), 0, rank + 1) .and. all(got(:, 2:) == 0))
 
   call MPI_Type_free(rowtype, ierr)
   call MPI_Type_free(run, ierr)
