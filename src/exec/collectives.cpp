@@ -192,10 +192,11 @@ void count_blocks(const std::vector<Block>& blocks) {
 }
 
 // Stages and packs the send blocks, posts `post` (the underlying collective, given the staging
-// and the entry's CollectiveState) and tracks the request. The entry keeps the staged receive blocks, unpacked at completion, and the
-// argument arrays `post` fills: the standard lets the MPI read them until completion, and Open
-// MPI 4.1 does (it releases the datatypes it retained from them), so they must outlive the call
-// even when nothing is staged, e.g. when they are a Fortran binding's converted handles.
+// and the entry's CollectiveState) and tracks the request. The entry keeps the staged receive
+// blocks, unpacked at completion, and the argument arrays `post` fills: the standard lets the
+// MPI read them until completion, and Open MPI 4.1 does (it releases the datatypes it retained
+// from them), so they must outlive the call even when nothing is staged, e.g. when they are a
+// Fortran binding's converted handles.
 template <class Post>
 int post_staged(std::vector<Block>& blocks, Grouping grouping, MPI_Request* request, Post&& post) {
   Staged s = stage(blocks, grouping);

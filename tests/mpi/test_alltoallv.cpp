@@ -254,7 +254,8 @@ TEST_CASE("MPI_Alltoallv with one rank on the underlying MPI and the others thro
   // Each rank stages alone: rank 0 hands the MPI its datatypes, the others bytes.
   for (const bool nonblocking : {false, true}) {
     CAPTURE(nonblocking);
-    VCall native = all_to_all(11, MPI_COMM_WORLD, Receive::pairs), ours = all_to_all(11, MPI_COMM_WORLD, Receive::pairs);
+    VCall native = all_to_all(11, MPI_COMM_WORLD, Receive::pairs);
+    VCall ours = all_to_all(11, MPI_COMM_WORLD, Receive::pairs);
     REQUIRE(native.run(pmpi_alltoallv, MPI_COMM_WORLD) == MPI_SUCCESS);
     const bool mine = rank_in(MPI_COMM_WORLD) != 0;
     const VCall::Blocking call = mine ? (nonblocking ? strider_ialltoallv(0) : VCall::Blocking(exec::alltoallv))
