@@ -27,6 +27,7 @@ namespace {
 
 namespace core = strider::core;
 namespace exec = strider::exec;
+using strider::test::complete_by;
 using strider::test::rank_in;
 using strider::test::size_of;
 
@@ -140,17 +141,11 @@ int pmpi_neighbor_alltoallv(const void* sb, const int* sc, const int* sd, MPI_Da
 // null request (2).
 template <class Post>
 int completed(Post&& post, int how) {
-  MPI_Request requests[2] = {MPI_REQUEST_NULL, MPI_REQUEST_NULL};
-  const int rc = post(&requests[1]);
+  MPI_Request request = MPI_REQUEST_NULL;
+  int rc = post(&request);
+  if (rc == MPI_SUCCESS) rc = complete_by(request, how);
   if (rc != MPI_SUCCESS) return rc;
-  if (how == 0) return exec::wait(&requests[1], MPI_STATUS_IGNORE);
-  if (how == 2) return exec::waitall(2, requests, MPI_STATUSES_IGNORE);
-  int flag = 0;
-  while (flag == 0) {
-    const int t = exec::test(&requests[1], &flag, MPI_STATUS_IGNORE);
-    if (t != MPI_SUCCESS) return t;
-  }
-  return requests[1] == MPI_REQUEST_NULL ? MPI_SUCCESS : MPI_ERR_REQUEST;
+  return request == MPI_REQUEST_NULL ? MPI_SUCCESS : MPI_ERR_REQUEST;
 }
 
 VCall::Blocking strider_ialltoallv(int how) {

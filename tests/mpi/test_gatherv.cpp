@@ -23,6 +23,7 @@ namespace {
 
 namespace core = strider::core;
 namespace exec = strider::exec;
+using strider::test::complete_by;
 using strider::test::rank_in;
 using strider::test::size_of;
 
@@ -84,16 +85,7 @@ struct Grid {
 // Completes a nonblocking call: Strider's by exec::wait (how 0), an exec::test loop (1) or
 // exec::waitall beside a null request (2); the MPI's (ours false) by PMPI_Wait.
 int complete(MPI_Request* request, bool ours, int how) {
-  if (!ours) return PMPI_Wait(request, MPI_STATUS_IGNORE);
-  MPI_Request requests[2] = {MPI_REQUEST_NULL, *request};
-  if (how == 0) return exec::wait(&requests[1], MPI_STATUS_IGNORE);
-  if (how == 2) return exec::waitall(2, requests, MPI_STATUSES_IGNORE);
-  int flag = 0;
-  while (flag == 0) {
-    const int rc = exec::test(&requests[1], &flag, MPI_STATUS_IGNORE);
-    if (rc != MPI_SUCCESS) return rc;
-  }
-  return MPI_SUCCESS;
+  return ours ? complete_by(*request, how) : PMPI_Wait(request, MPI_STATUS_IGNORE);
 }
 
 // The blocking call, or the nonblocking one and a completion call; by Strider (`ours`) or by
