@@ -322,9 +322,16 @@ int print_model(const Options& options) {
       for (plan::Locality loc : {plan::Locality::intra_node, plan::Locality::inter_node}) {
         const plan::Prediction p = plan::predict(m, *layout, options.count, loc, strider::memory::Kind::host, false);
         nlohmann::json estimates = nlohmann::json::object();
-        for (const auto& e : p.estimates) estimates[std::string(core::method_name(e.method))] = e.seconds;
+        nlohmann::json slow = nlohmann::json::object();
+        for (const auto& e : p.estimates) {
+          estimates[std::string(core::method_name(e.method))] = e.seconds;
+          slow[std::string(core::method_name(e.method))] = e.slow_seconds;
+        }
         out["predictions"][std::string(plan::to_string(loc))] = {
-            {"seconds", estimates}, {"choice", core::method_name(p.best)}, {"bytes", p.bytes},
+            {"seconds", estimates},
+            {"slow_phase_seconds", slow},
+            {"choice", core::method_name(p.best)},
+            {"bytes", p.bytes},
             {"average_block", p.average_block}, {"density", p.density}};
       }
     }

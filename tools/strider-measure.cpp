@@ -17,9 +17,12 @@
 //     MPI and a device on both ranks, ping-pong of contiguous device buffers. Without a GPU
 //     the file says "device": null and device messages keep the built-in rule.
 // Each point is repeated until its median is stable (or its time budget is spent) and
-// stored with its spread. Linked against the static modules and calling PMPI_* for its
-// traffic: it must not run under libstrider.so. Writes the file atomically into the cache
-// directory ($STRIDER_CACHE_DIR, else $XDG_CACHE_HOME/strider, else ~/.cache/strider).
+// stored with its spread. The exchange sweep runs in passes (1 with --quick, 2 by default, 3
+// with --thorough), each point's a whole sweep apart: a point keeps its fastest pass's time,
+// and its slowest pass's as a slow phase when that is 1.2x or more (see plan::Phase).
+// Linked against the static modules and calling PMPI_* for its traffic: it must not run under
+// libstrider.so. Writes the file atomically into the cache directory ($STRIDER_CACHE_DIR, else
+// $XDG_CACHE_HOME/strider, else ~/.cache/strider).
 // Bind the two ranks to distinct cores (Open MPI's default for -n 2; not --bind-to none):
 // two busy-polling ranks sharing a core measure the scheduler's time slice, not the MPI.
 #include <mpi.h>
@@ -84,6 +87,10 @@ struct Settings {
   double sample_s = 0;  // target duration of one sample
   double point_s = 0;   // time budget of one point
   double tolerance = 0.02;
+  // Passes over the exchange sweep (native and packed), each a whole sweep after the last, so
+  // that a machine that runs the MPI in slow and fast phases of seconds shows both (see
+  // plan::Phase); quick mode has no time for a second one.
+  int passes = 2;
 };
 
 std::vector<double> geometric(double from, double to, double factor) {
@@ -116,6 +123,7 @@ Settings settings_for(Mode mode) {
       s.sample_s = 1e-4;
       s.point_s = 0.06;
       s.tolerance = 0.05;
+      s.passes = 1;
       break;
     case Mode::normal:
       s.pack_sizes = geometric(64, 64 << 20, 4);
@@ -143,6 +151,7 @@ Settings settings_for(Mode mode) {
       s.max_samples = 61;
       s.sample_s = 1e-3;
       s.point_s = 1.0;
+      s.passes = 3;
       break;
   }
   return s;
@@ -219,7 +228,7 @@ class Progress {
     last_ = t;
     const double elapsed = t - start_;
     const double eta = done_ > 0 ? elapsed * (total_ - done_) / done_ : 0;
-    std::fprintf(stderr, "%sstrider-measure: %3.0f%%  %-40s  elapsed %4.0fs  ETA %4.0fs%s", tty ? "\r" : "",
+    std::fprintf(stderr, "%sstrider-measure: %3.0f%%  %-52s  elapsed %4.0fs  ETA %4.0fs%s", tty ? "\r" : "",
                  100.0 * done_ / total_, what.c_str(), elapsed, std::max(0.0, eta), tty ? "" : "\n");
     std::fflush(stderr);
   }
@@ -372,7 +381,26 @@ Sampled local_timing(const Settings& s, const std::function<void()>& fn) {
   return stop.result();
 }
 
-void add_point(plan::Curve& c, double bytes, const Sampled& r) { c.points.push_back({bytes, r.median, r.spread}); }
+void add_point(plan::Curve& c, double bytes, const Sampled& r) { c.points.push_back({bytes, r.median, r.spread, 0}); }
+
+// A pass slower than the fastest by this factor is a slow phase, not noise.
+constexpr double kSlowPhase = 1.2;
+
+// Pass `pass` of point `i` of a curve measured in passes: the point keeps the fastest pass's
+// time and spread, and the slowest pass's time as its slow time when it is a slow phase.
+void add_pass(plan::Curve& c, std::size_t i, int pass, double bytes, const Sampled& r) {
+  if (pass == 0) {
+    add_point(c, bytes, r);
+    return;
+  }
+  plan::Point& p = c.points.at(i);
+  const double slowest = std::max({p.slow, p.seconds, r.median});
+  if (r.median < p.seconds) {
+    p.seconds = r.median;
+    p.spread = r.spread;
+  }
+  p.slow = slowest >= kSlowPhase * p.seconds ? slowest : 0;
+}
 
 // ---- Measurements -------------------------------------------------------------------------
 
@@ -399,7 +427,7 @@ Plan make_plan(const Settings& s) {
       }
   };
   strided(s.pack_blocks, s.pack_sizes, p.pack, 2.0);  // pack and unpack
-  strided(s.native_blocks, s.native_sizes, p.native, 4 * kPingPongWeight);  // native and packed
+  strided(s.native_blocks, s.native_sizes, p.native, 4 * kPingPongWeight * s.passes);  // native and packed
   for (double bytes : s.contiguous_sizes) p.weight += kPingPongWeight * weight(bytes);
   return p;
 }
@@ -469,30 +497,38 @@ void measure_p2p(const World& w, const Settings& s, const Plan& p, plan::Localit
   strider::core::Config forced = saved;
   forced.method = strider::core::MethodChoice::host_pack;
   forced.explain = false;
-  for (const auto& st : p.native) {
-    plan::StridedCurve curve{st.block, 1.0 / st.multiplier, {}}, packed = curve;
-    for (double bytes : st.sizes) {
-      // Blocks of doubles where they divide evenly (what applications use), else of bytes.
-      const bool doubles = static_cast<std::int64_t>(st.block) % 8 == 0;
-      const MPI_Datatype element = doubles ? MPI_DOUBLE : MPI_BYTE;
-      const int unit = doubles ? 8 : 1;
-      const int blocklen = static_cast<int>(st.block) / unit;
-      const int n = static_cast<int>(bytes / st.block);
-      MPI_Datatype vec = MPI_DATATYPE_NULL;
-      PMPI_Type_vector(n, blocklen, static_cast<int>(blocklen * st.multiplier), element, &vec);
-      exec::type_commit(&vec);  // the type cache learns its Layout
-      add_point(curve.curve, bytes, pingpong(w, s, buf.get(), 1, vec, Pattern::exchange, other.get()));
-      strider::core::set_config_for_testing(forced);
-      add_point(packed.curve, bytes, pingpong(w, s, buf.get(), 1, vec, Pattern::packed_exchange, other.get()));
-      strider::core::set_config_for_testing(saved);
-      exec::type_free(&vec);
-      char what[64];
-      std::snprintf(what, sizeof what, "exchange vector block %.0f B, x%.0f", st.block, st.multiplier);
-      progress.advance(4 * kPingPongWeight * weight(bytes), what);
+  std::vector<plan::StridedCurve> native, packed;
+  for (const auto& st : p.native) native.push_back({st.block, 1.0 / st.multiplier, {}});
+  packed = native;
+  for (int pass = 0; pass < s.passes; ++pass) {
+    for (std::size_t c = 0; c < p.native.size(); ++c) {
+      const Plan::Strided& st = p.native[c];
+      for (std::size_t i = 0; i < st.sizes.size(); ++i) {
+        const double bytes = st.sizes[i];
+        // Blocks of doubles where they divide evenly (what applications use), else of bytes.
+        const bool doubles = static_cast<std::int64_t>(st.block) % 8 == 0;
+        const MPI_Datatype element = doubles ? MPI_DOUBLE : MPI_BYTE;
+        const int unit = doubles ? 8 : 1;
+        const int blocklen = static_cast<int>(st.block) / unit;
+        const int n = static_cast<int>(bytes / st.block);
+        MPI_Datatype vec = MPI_DATATYPE_NULL;
+        PMPI_Type_vector(n, blocklen, static_cast<int>(blocklen * st.multiplier), element, &vec);
+        exec::type_commit(&vec);  // the type cache learns its Layout
+        add_pass(native[c].curve, i, pass, bytes, pingpong(w, s, buf.get(), 1, vec, Pattern::exchange, other.get()));
+        strider::core::set_config_for_testing(forced);
+        add_pass(packed[c].curve, i, pass, bytes,
+                 pingpong(w, s, buf.get(), 1, vec, Pattern::packed_exchange, other.get()));
+        strider::core::set_config_for_testing(saved);
+        exec::type_free(&vec);
+        char what[80];
+        std::snprintf(what, sizeof what, "exchange vector block %.0f B, x%.0f (pass %d of %d)", st.block, st.multiplier,
+                      pass + 1, s.passes);
+        progress.advance(4 * kPingPongWeight * weight(bytes), what);
+      }
     }
-    t.native.curves.push_back(std::move(curve));
-    t.packed.curves.push_back(std::move(packed));
   }
+  t.native.curves = std::move(native);
+  t.packed.curves = std::move(packed);
 }
 
 // ---- Device tables -------------------------------------------------------------------------
@@ -629,6 +665,15 @@ void print_summary(const plan::Model& m, const plan::LocalityTables& t, plan::Lo
   std::printf("  host-pack bookkeeping per message (both ends): %.3f us\n", m.host_message_seconds * 1e6);
   std::printf("  %-10s %-8s %14s %14s %14s %14s\n", "block", "stride", "pack GB/s", "unpack GB/s", "native GB/s",
               "host-pack GB/s");
+  std::size_t points = 0, slow = 0;
+  for (const plan::StridedTable* table : {&t.native, &t.packed})
+    for (const auto& c : table->curves)
+      for (const plan::Point& p : c.curve.points) {
+        ++points;
+        slow += p.slow > p.seconds ? 1 : 0;
+      }
+  std::printf("  exchange points with a slow phase (a pass %.1fx slower or more): %zu of %zu\n", kSlowPhase, slow,
+              points);
   const double bytes = 1 << 20;
   for (const auto& c : m.host_pack.curves) {
     const double pack = m.host_pack.at(bytes, c.block, c.density);

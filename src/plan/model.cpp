@@ -28,14 +28,14 @@ double log_interp(double x, double x0, double x1, double y0, double y1) {
 bool close(double a, double b) { return std::fabs(a - b) <= 1e-9 * std::max(std::fabs(a), std::fabs(b)); }
 
 // Interpolates across the curves of one density, ordered by block.
-double at_density(const std::vector<const StridedCurve*>& curves, double bytes, double block) {
-  if (block <= curves.front()->block) return curves.front()->curve.at(bytes);
-  if (block >= curves.back()->block) return curves.back()->curve.at(bytes);
+double at_density(const std::vector<const StridedCurve*>& curves, double bytes, double block, Phase phase) {
+  if (block <= curves.front()->block) return curves.front()->curve.at(bytes, phase);
+  if (block >= curves.back()->block) return curves.back()->curve.at(bytes, phase);
   std::size_t i = 1;
   while (curves[i]->block < block) ++i;
   const StridedCurve& lo = *curves[i - 1];
   const StridedCurve& hi = *curves[i];
-  return log_interp(block, lo.block, hi.block, lo.curve.at(bytes), hi.curve.at(bytes));
+  return log_interp(block, lo.block, hi.block, lo.curve.at(bytes, phase), hi.curve.at(bytes, phase));
 }
 
 }  // namespace
@@ -44,19 +44,27 @@ std::string_view to_string(Locality locality) {
   return locality == Locality::intra_node ? "intra-node" : "inter-node";
 }
 
-double Curve::at(double bytes) const {
+double Curve::at(double bytes, Phase phase) const {
   if (points.empty()) return 0;
   const Point& first = points.front();
   const Point& last = points.back();
-  if (bytes <= first.bytes) return first.seconds;
-  if (bytes >= last.bytes) return last.seconds * (bytes / last.bytes);
+  if (bytes <= first.bytes) return first.in(phase);
+  if (bytes >= last.bytes) return last.in(phase) * (bytes / last.bytes);
   const auto hi = std::upper_bound(points.begin(), points.end(), bytes,
                                    [](double b, const Point& p) { return b < p.bytes; });
   const auto lo = hi - 1;
-  return log_interp(bytes, lo->bytes, hi->bytes, lo->seconds, hi->seconds);
+  return log_interp(bytes, lo->bytes, hi->bytes, lo->in(phase), hi->in(phase));
 }
 
-double StridedTable::at(double bytes, double block, double density) const {
+bool Curve::has_slow() const {
+  return std::any_of(points.begin(), points.end(), [](const Point& p) { return p.slow > p.seconds; });
+}
+
+bool StridedTable::has_slow() const {
+  return std::any_of(curves.begin(), curves.end(), [](const StridedCurve& c) { return c.curve.has_slow(); });
+}
+
+double StridedTable::at(double bytes, double block, double density, Phase phase) const {
   if (curves.empty()) return 0;
   // Distinct densities, ascending; for each, its curves by ascending block.
   std::vector<double> densities;
@@ -71,13 +79,14 @@ double StridedTable::at(double bytes, double block, double density) const {
     std::sort(out.begin(), out.end(), [](const StridedCurve* a, const StridedCurve* b) { return a->block < b->block; });
     return out;
   };
-  if (density <= densities.front()) return at_density(family(densities.front()), bytes, block);
-  if (density >= densities.back()) return at_density(family(densities.back()), bytes, block);
+  if (density <= densities.front()) return at_density(family(densities.front()), bytes, block, phase);
+  if (density >= densities.back()) return at_density(family(densities.back()), bytes, block, phase);
   std::size_t i = 1;
   while (densities[i] < density) ++i;
   const double d0 = densities[i - 1];
   const double d1 = densities[i];
-  return log_interp(density, d0, d1, at_density(family(d0), bytes, block), at_density(family(d1), bytes, block));
+  return log_interp(density, d0, d1, at_density(family(d0), bytes, block, phase),
+                    at_density(family(d1), bytes, block, phase));
 }
 
 const LocalityTables* Model::tables(Locality locality) const {
@@ -133,7 +142,11 @@ Model make_default_model() {
 
 json curve_json(const Curve& c) {
   json out = json::array();
-  for (const Point& p : c.points) out.push_back({{"bytes", p.bytes}, {"seconds", p.seconds}, {"spread", p.spread}});
+  for (const Point& p : c.points) {
+    json point = {{"bytes", p.bytes}, {"seconds", p.seconds}, {"spread", p.spread}};
+    if (p.slow > p.seconds) point["slow"] = p.slow;  // optional: readers without it use seconds
+    out.push_back(std::move(point));
+  }
   return out;
 }
 
@@ -155,8 +168,10 @@ Curve curve_from(const json& j, const std::string& where) {
     pt.bytes = p.at("bytes").get<double>();
     pt.seconds = p.at("seconds").get<double>();
     pt.spread = p.value("spread", 0.0);
+    pt.slow = p.value("slow", 0.0);
     if (!(std::isfinite(pt.bytes) && pt.bytes > 0 && std::isfinite(pt.seconds) && pt.seconds > 0))
       fail(where + ": bytes and seconds must be positive and finite");
+    if (!(std::isfinite(pt.slow) && pt.slow >= 0)) fail(where + ": slow must be positive and finite");
     if (!c.points.empty() && !(pt.bytes > c.points.back().bytes)) fail(where + ": bytes must increase");
     c.points.push_back(pt);
   }
@@ -373,15 +388,22 @@ Prediction predict(const Model& model, const types::Layout& layout, std::int64_t
   const double transfer = tables->contiguous.at(p.bytes);
   // One contiguous run is a contiguous message for the underlying MPI too.
   const bool one_run = p.average_block >= p.bytes;
-  const double native = one_run || tables->native.empty() ? transfer : tables->native.at(p.bytes, p.average_block, p.density);
   const bool device_memory = memory == memory::Kind::device;
-  p.estimates.push_back({core::Method::native, native, !device_memory || (cuda_aware && one_run)});
+  {
+    const bool strided = !one_run && !tables->native.empty();
+    const auto native = [&](Phase phase) {
+      return strided ? tables->native.at(p.bytes, p.average_block, p.density, phase) : transfer;
+    };
+    p.estimates.push_back(
+        {core::Method::native, native(Phase::fast), !device_memory || (cuda_aware && one_run), native(Phase::slow)});
+  }
   if (memory == memory::Kind::host) {
-    const double host_pack = !tables->packed.empty()
-                                 ? tables->packed.at(p.bytes, p.average_block, p.density)
-                                 : src.host_pack.at(p.bytes, p.average_block, p.density) + transfer +
-                                       src.host_unpack.at(p.bytes, p.average_block, p.density) + src.host_message_seconds;
-    p.estimates.push_back({core::Method::host_pack, host_pack, true});
+    const double composed = src.host_pack.at(p.bytes, p.average_block, p.density) + transfer +
+                            src.host_unpack.at(p.bytes, p.average_block, p.density) + src.host_message_seconds;
+    const auto host_pack = [&](Phase phase) {
+      return !tables->packed.empty() ? tables->packed.at(p.bytes, p.average_block, p.density, phase) : composed;
+    };
+    p.estimates.push_back({core::Method::host_pack, host_pack(Phase::fast), true, host_pack(Phase::slow)});
   } else if (src.device) {
     const DeviceTables& d = *src.device;
     const double launches = 2 * d.launch_seconds;
@@ -398,20 +420,38 @@ Prediction predict(const Model& model, const types::Layout& layout, std::int64_t
                            kernels + launches + d.device_to_host.at(p.bytes) + transfer + d.host_to_device.at(p.bytes),
                            device_methods});
   }
+  for (Estimate& e : p.estimates) e.slow_seconds = std::max(e.slow_seconds, e.seconds);  // device ones: no phases
+  p.best = choose(p.estimates, memory == memory::Kind::host);
+  return p;
+}
+
+core::Method choose(const std::vector<Estimate>& estimates, bool host_memory) {
+  double fastest = std::numeric_limits<double>::infinity();
+  double fastest_slow = std::numeric_limits<double>::infinity();
+  for (const Estimate& e : estimates) {
+    if (!e.available) continue;
+    fastest = std::min(fastest, e.seconds);
+    fastest_slow = std::min(fastest_slow, std::max(e.slow_seconds, e.seconds));
+  }
   // Host memory: packing must win clearly. The tables price exchanges; in a one-way pattern
   // (a ping-pong, a pipeline) the MPI overlaps its packing on one side with its unpacking on the
   // other and large native messages then take as little as half their exchange time, while a
   // packed message takes the same. Near a tie the native choice is the safer one.
-  double best = std::numeric_limits<double>::infinity();
-  for (const Estimate& e : p.estimates) {
-    const double seconds = memory == memory::Kind::host && e.method == core::Method::native ? kNativeMargin * e.seconds
-                                                                                          : e.seconds;
-    if (e.available && seconds < best) {
-      best = seconds;
-      p.best = e.method;
+  const auto ratio = [](double t, double least_t) {
+    return least_t > 0 ? t / least_t : (t > 0 ? std::numeric_limits<double>::infinity() : 1.0);
+  };
+  core::Method best = core::Method::native;
+  double least = std::numeric_limits<double>::infinity();
+  for (const Estimate& e : estimates) {
+    if (!e.available) continue;
+    double regret = std::max(ratio(e.seconds, fastest), ratio(std::max(e.slow_seconds, e.seconds), fastest_slow));
+    if (host_memory && e.method == core::Method::native) regret *= kNativeMargin;
+    if (regret < least) {
+      least = regret;
+      best = e.method;
     }
   }
-  return p;
+  return best;
 }
 
 std::string explain(const Prediction& p, const types::Layout& layout, std::int64_t count) {
@@ -425,6 +465,10 @@ std::string explain(const Prediction& p, const types::Layout& layout, std::int64
     std::snprintf(item, sizeof item, " %s %.3g us%s", std::string(core::method_name(e.method)).c_str(), e.seconds * 1e6,
                   e.available ? "" : " (unavailable)");
     out += item;
+    if (e.slow_seconds > e.seconds) {
+      std::snprintf(item, sizeof item, " (slow phase %.3g us)", e.slow_seconds * 1e6);
+      out += item;
+    }
     out += ';';
   }
   out += " chose ";

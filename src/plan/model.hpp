@@ -31,18 +31,30 @@ inline constexpr std::string_view kModelFileName = "model.json";
 enum class Locality { intra_node, inter_node };
 std::string_view to_string(Locality locality);  // "intra-node" / "inter-node"
 
+// Some systems run the underlying MPI in phases: on the VM this was developed on, Open MPI's
+// strided exchange of 4 MiB alternated between about 1.0 and 4.0 ms per exchange for 10-20 s
+// at a time, within one process, while Strider's packed exchange moved far less. A point
+// measured once records whichever phase it met, so strider-measure measures the exchange
+// tables in passes spread over its run and keeps the fastest and the slowest pass; the choice
+// then weighs both (see choose).
+enum class Phase { fast, slow };
+
 struct Point {
   double bytes = 0;    // > 0
-  double seconds = 0;  // > 0: median of the repetitions
+  double seconds = 0;  // > 0: median of the repetitions (of the fastest pass when there were several)
   double spread = 0;   // relative interquartile range of the repetitions (informative)
+  double slow = 0;     // the slowest pass's median when above `seconds`, else 0 (not seen slower)
+  double in(Phase phase) const { return phase == Phase::slow && slow > seconds ? slow : seconds; }
 };
 
 // seconds(bytes): piecewise linear in log-log between points; below the first point the
 // first time (latency floor), beyond the last the last time scaled with bytes (bandwidth).
+// `phase` picks each point's fast or slow time.
 struct Curve {
   std::vector<Point> points;  // strictly increasing bytes
-  double at(double bytes) const;
+  double at(double bytes, Phase phase = Phase::fast) const;
   bool empty() const { return points.empty(); }
+  bool has_slow() const;  // some point was measured slower in another pass
 };
 
 struct StridedCurve {
@@ -54,8 +66,9 @@ struct StridedCurve {
 // A family of strided curves; at() is defined when the family is not empty.
 struct StridedTable {
   std::vector<StridedCurve> curves;
-  double at(double bytes, double block, double density) const;
+  double at(double bytes, double block, double density, Phase phase = Phase::fast) const;
   bool empty() const { return curves.empty(); }
+  bool has_slow() const;
 };
 
 // The point-to-point tables of one peer locality.
@@ -141,10 +154,11 @@ struct Estimate {
   core::Method method = core::Method::native;
   double seconds = 0;
   bool available = true;  // false: predicted for information, exec cannot run it here
+  double slow_seconds = 0;  // the same in the slow phase (see Phase); == seconds where none was seen
 };
 struct Prediction {
   std::vector<Estimate> estimates;
-  core::Method best = core::Method::native;  // cheapest available estimate; native on ties
+  core::Method best = core::Method::native;  // least worst-case regret (see choose); native on ties
   double bytes = 0, average_block = 0, density = 1;
   Locality locality = Locality::intra_node;
   bool fallback_locality = false;  // the locality had no tables; the other one's were used
@@ -152,6 +166,15 @@ struct Prediction {
 // For host memory, host-pack is chosen only when predicted faster than kNativeMargin times
 // the native estimate (see predict).
 inline constexpr double kNativeMargin = 0.9;
+
+// The choice among estimates: each available method's regret in a phase is its time over the
+// fastest available time in that phase; the method whose larger regret of the two phases is
+// least wins. With no slow phase in the tables this is the cheapest method. For host memory
+// native's regret is scaled by kNativeMargin first (packing must win clearly), so with one
+// phase host-pack wins exactly when it is below kNativeMargin times native.
+// An example from the phases above, 4 MiB in 2 KiB blocks: native 1.05 / 4.1 ms, host-pack
+// 1.26 / 1.75 ms; native risks 2.3x in the slow phase, host-pack 1.2x in the fast one.
+core::Method choose(const std::vector<Estimate>& estimates, bool host_memory);
 
 // Candidates: native and (host memory) host-pack; device, one-shot and staged only when the
 // model has device tables and the buffer is device memory (`device_methods`: exec can run

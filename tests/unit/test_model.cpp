@@ -302,6 +302,97 @@ TEST_CASE("a measured host-pack exchange table replaces the composed host-pack e
   CHECK(choose(layout, 1) == Method::native);
 }
 
+// Native and packed exchange tables that take the same time at every point: `fast`, and
+// `slow` in the slow phase (0: none seen).
+void constant_exchanges(plan::Model& m, double native_fast, double native_slow, double packed_fast,
+                        double packed_slow) {
+  m.intra->packed.curves.clear();
+  for (plan::StridedCurve& c : m.intra->native.curves) {
+    plan::StridedCurve packed{c.block, c.density, {}};
+    for (plan::Point& point : c.curve.points) {
+      point.seconds = native_fast;
+      point.slow = native_slow;
+      packed.curve.points.push_back({point.bytes, packed_fast, 0.01, packed_slow});
+    }
+    m.intra->packed.curves.push_back(packed);
+  }
+}
+
+TEST_CASE("a slow phase of the MPI in the tables chooses by the worse regret of the two phases", "[model]") {
+  const ModelReset reset;
+  plan::Model m = synthetic(1e-8);
+  const types::Layout layout = vector_layout(2048, 2048, 4096);  // 4 MiB in 2 KiB blocks, 2x stride
+  auto predict = [&] {
+    return plan::predict(m, layout, 1, plan::Locality::intra_node, strider::memory::Kind::host, false);
+  };
+  // Measured on a VM whose MPI ran in phases: native 1.05 or 4.1 ms, host-pack 1.26 or 1.75.
+  // Without the slow pass native wins the fast phase by more than the margin.
+  constant_exchanges(m, 1.05e-3, 0, 1.26e-3, 0);
+  CHECK(predict().best == Method::native);
+  CHECK(predict().estimates[0].slow_seconds == Approx(1.05e-3));
+  // With it, native risks 4.1 / 1.75 = 2.3x in the slow phase, host-pack 1.2x in the fast one.
+  constant_exchanges(m, 1.05e-3, 4.1e-3, 1.26e-3, 1.75e-3);
+  plan::Prediction p = predict();
+  REQUIRE(p.estimates.size() == 2);
+  CHECK(p.estimates[0].seconds == Approx(1.05e-3));
+  CHECK(p.estimates[0].slow_seconds == Approx(4.1e-3));
+  CHECK(p.estimates[1].slow_seconds == Approx(1.75e-3));
+  CHECK(p.best == Method::host_pack);
+  CHECK_THAT(plan::explain(p, layout, 1), Catch::Contains("(slow phase 4.1e+03 us)"));
+  // The slow times survive the file and decide.
+  REQUIRE(install_text(text_of(m)).issue == plan::ModelIssue::none);
+  CHECK(choose(layout, 1) == Method::host_pack);
+  // A slow phase that hurts packing as much keeps native: 4.1 / 4.1 against 8 / 4.1.
+  constant_exchanges(m, 1.05e-3, 4.1e-3, 1.26e-3, 8e-3);
+  CHECK(predict().best == Method::native);
+  // Host-pack slower in its slow phase (1.5x) still risks less than native does in the fast one (2x).
+  constant_exchanges(m, 2e-3, 0, 1e-3, 3e-3);
+  CHECK(predict().best == Method::host_pack);
+}
+
+TEST_CASE("the choice is the cheapest method with one phase, host-pack only past the margin", "[model]") {
+  using plan::Estimate;
+  auto host = [](double native, double host_pack) {
+    return plan::choose(
+        {Estimate{Method::native, native, true, native}, Estimate{Method::host_pack, host_pack, true, host_pack}}, true);
+  };
+  CHECK(host(1.0, 0.89) == Method::host_pack);
+  CHECK(host(1.0, 0.91) == Method::native);
+  CHECK(host(1.0, 1.0) == Method::native);
+  // Device memory: the cheapest available method, without a margin; unavailable ones never.
+  const std::vector<Estimate> device = {Estimate{Method::native, 1.0, true, 1.0},
+                                        Estimate{Method::device, 0.5, false, 0.5},
+                                        Estimate{Method::one_shot, 0.95, true, 0.95},
+                                        Estimate{Method::staged, 0.97, true, 0.97}};
+  CHECK(plan::choose(device, false) == Method::one_shot);
+  CHECK(plan::choose({Estimate{Method::native, 1.0, false, 1.0}}, true) == Method::native);
+  CHECK(plan::choose({}, true) == Method::native);
+}
+
+TEST_CASE("a point's slow time is written only when slower, and a bad one makes the file invalid", "[model]") {
+  plan::Model m = synthetic(1e-8);
+  constant_exchanges(m, 1e-3, 0, 2e-3, 1.5e-3);  // packed "slow" below its fast time: not a phase
+  nlohmann::json j = plan::to_json(m);
+  const nlohmann::json& native_point = j["p2p"]["intra-node"]["native"][0]["points"][0];
+  const nlohmann::json& packed_point = j["p2p"]["intra-node"]["packed"][0]["points"][0];
+  CHECK_FALSE(native_point.contains("slow"));
+  CHECK_FALSE(packed_point.contains("slow"));
+  CHECK_FALSE(m.intra->packed.has_slow());
+  constant_exchanges(m, 1e-3, 3e-3, 2e-3, 0);
+  CHECK(m.intra->native.has_slow());
+  j = plan::to_json(m);
+  CHECK(j["p2p"]["intra-node"]["native"][0]["points"][0]["slow"].get<double>() == Approx(3e-3));
+  // Readers of files without the field (older strider-measure) see no slow phase.
+  j["p2p"]["intra-node"]["native"][0]["points"][0].erase("slow");
+  plan::LoadResult r = plan::parse_model(j.dump(), kHere, "old.json");
+  REQUIRE(r.issue == plan::ModelIssue::none);
+  CHECK(r.model.intra->native.curves[0].curve.points[0].slow == 0);
+  j["p2p"]["intra-node"]["native"][0]["points"][0]["slow"] = -1.0;
+  r = plan::parse_model(j.dump(), kHere, "bad.json");
+  CHECK(r.issue == plan::ModelIssue::invalid);
+  CHECK_FALSE(r.model.measured);
+}
+
 TEST_CASE("device methods are predicted only when the model has device tables", "[model]") {
   plan::Model m = synthetic(1e-8);
   const types::Layout layout = vector_layout(512, 8, 16);
