@@ -8,8 +8,9 @@
 #   usage, from anywhere:  bash tools/demo.sh
 # Environment: DEMO_ROUNDS (native/Strider pairs per configuration, default 5: an exchange on
 # the smallest grids takes tens of µs, and on a busy or virtual machine whole runs now and then
-# come out a third slower, which a median of three can pick), DEMO_REPS (exchanges per run,
-# default 200), DEMO_QUICK=1 (half the configurations), STRIDER_CUDA (AUTO,
+# come out a third slower, which a median of three can pick), DEMO_REPS (exchanges per run;
+# by default 2000 on 32^3 grids, 500 on 64^3 and 200 on larger ones, so that every run spans
+# tens of milliseconds and one scheduler hiccup cannot decide it), DEMO_QUICK=1 (half the configurations), STRIDER_CUDA (AUTO,
 # ON or OFF, default AUTO), BUILD_DIR (default build/demo), DEMO_SKIP_DEPS=1 (skip
 # tools/install-deps.sh), DEMO_SKIP_MEASURE=1 (do not run strider-measure; Strider then uses
 # its built-in policy unless a model exists).
@@ -27,7 +28,12 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 build=${BUILD_DIR:-build/demo}
 rounds=${DEMO_ROUNDS:-5}
-reps=${DEMO_REPS:-200}
+reps=${DEMO_REPS:-}
+# reps_for N: exchanges per run on an N^3 grid (see DEMO_REPS above).
+reps_for() {
+  if [ -n "$reps" ]; then echo "$reps"; elif (($1 <= 32)); then echo 2000; elif (($1 <= 64)); then echo 500; else echo 200; fi
+}
+run_reps=200  # set per configuration from reps_for
 results=results
 say() { printf '== %s\n' "$*"; }
 started=$SECONDS
@@ -95,7 +101,7 @@ run() {
   local cmd
   read -r -a cmd <<<"$(mpiexec_for "$ranks")"
   [ "$mode" = strider ] && cmd+=(-x LD_PRELOAD="$lib" -x STRIDER_STATS=1)
-  out=$("${cmd[@]}" "$halo" --reps "$reps" --warmup 3 "$@" 2>&1) || true
+  out=$("${cmd[@]}" "$halo" --reps "$run_reps" --warmup 3 "$@" 2>&1) || true
   if ! grep -q '^RESULT ' <<<"$out"; then
     printf 'demo: %s run (%d ranks, %s) failed:\n%s\n' "$mode" "$ranks" "$*" "$(tail -n 20 <<<"$out")" >&2
     echo "RESULT median_ms=nan verified=failed methods=-"
@@ -142,7 +148,7 @@ configs=(
 )
 if [ "${DEMO_QUICK:-0}" = 1 ]; then configs=("${configs[@]:0:5}"); fi
 
-say "halo3d: ${#configs[@]} configurations x $rounds native/Strider pairs (alternating), $reps exchanges each"
+say "halo3d: ${#configs[@]} configurations x $rounds native/Strider pairs (alternating), ${reps:-2000, 500 or 200 (32^3, 64^3, larger)} exchanges each"
 say "load average: $(cut -d' ' -f1-3 /proc/loadavg); Strider: $lib"
 mkdir -p "$results"
 csv=$results/demo.csv
@@ -153,6 +159,7 @@ printf "$format" grid ranks dims types method q r per bytes "native ms" "Strider
 failed=0
 for config in "${configs[@]}"; do
   read -r ranks n types method q r periodic <<<"$config"
+  run_reps=$(reps_for "$n")
   args=(--n "$n" --types "$types" --method "$method" --q "$q" --r "$r" --periodic "$periodic")
   nat=() str=() natmin=() strmin=() ratios=() verified=yes methods=- dims=? bytes=?
   for ((k = 1; k <= rounds; k++)); do
@@ -214,6 +221,7 @@ else
     "Strider methods"
   for config in "${gpu_configs[@]}"; do
     read -r ranks n types method q r periodic <<<"$config"
+    run_reps=$(reps_for "$n")
     args=(--n "$n" --types "$types" --method "$method" --q "$q" --r "$r" --periodic "$periodic" --memory device)
     hand=() str=() handmin=() strmin=() cuda=() ratios=() verified=yes methods=- dims=? bytes=?
     for ((k = 1; k <= rounds; k++)); do
