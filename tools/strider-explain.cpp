@@ -158,9 +158,10 @@ int print_config(bool json) {
                 shown_default.c_str(), current.c_str(), std::string(var.help).c_str());
   }
   const core::Config& c = parsed.config;
-  std::printf("\neffective: disable=%d log=%s stats=%d method=%s explain=%d cache_dir=%s\n",
+  std::printf("\neffective: disable=%d log=%s stats=%d method=%s explain=%d split_send=%s cache_dir=%s\n",
               c.disable ? 1 : 0, std::string(core::to_string(c.log)).c_str(), c.stats ? 1 : 0,
               std::string(core::to_string(c.method)).c_str(), c.explain ? 1 : 0,
+              std::string(core::to_string(c.split_send)).c_str(),
               c.cache_dir.empty() ? "(default)" : c.cache_dir.c_str());
   for (const auto& warning : parsed.warnings) std::printf("warning: %s\n", warning.c_str());
   return 0;

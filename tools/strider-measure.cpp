@@ -6,7 +6,8 @@
 // Run it once with both ranks on one node (intra-node tables), and again with the two ranks
 // on different nodes to merge inter-node tables into the same file. Measures:
 //   - host pack / unpack (Strider's CPU engine) over (bytes, block, stride density);
-//   - ping-pong of contiguous host messages from 1 B to 64 MiB;
+//   - ping-pong of contiguous host messages from 1 B to 64 MiB, and from 1 KiB to 1 MiB
+//     exchanges of them sent as they are and as two blocks (exec's split sends);
 //   - the underlying MPI with strided vector types across blocks and sizes, in exchanges (both
 //     ranks send and receive at once, as in a halo exchange: the MPI's own packing on one side
 //     then no longer overlaps its unpacking on the other, which a ping-pong would let it do),
@@ -246,6 +247,10 @@ class Progress {
 // point costs about twice a pack point (two ranks, synchronisation per sample).
 double weight(double bytes) { return 1.0 + bytes / (1 << 20); }
 constexpr double kPingPongWeight = 2.0;
+// Contiguous sizes also exchanged as split sends (exchange_split): from where an
+// MPI's eager limit may lie to where its large-message protocols take over.
+constexpr double kSplitMin = 1024;
+constexpr double kSplitMax = 1 << 20;
 
 // ---- Buffers ------------------------------------------------------------------------------
 
@@ -304,7 +309,9 @@ constexpr double kRoundTripQuantile = 0.25;
 // the ranks of a halo exchange do; the time is one exchange).
 // packed_exchange: an exchange through Strider's host-pack path (exec::sendrecv with the
 // method forced), as a packed message of a halo exchange costs.
-enum class Pattern { ping_pong, exchange, packed_exchange };
+// split_exchange: an exchange whose sends are one element of `type` (mpi::split_type of `count`
+// bytes) and whose receives are `count` MPI_PACKED bytes, as exec's split sends.
+enum class Pattern { ping_pong, exchange, packed_exchange, split_exchange };
 
 // The time of `type` messages (count elements) between ranks 0 and 1 in `pattern`; an
 // exchange receives into `other`, a buffer as large as `buf`.
@@ -318,6 +325,8 @@ Sampled pingpong(const World& w, const Settings& s, void* buf, int count, MPI_Da
         PMPI_Sendrecv(buf, count, type, peer, 7, other, count, type, peer, 7, w.pair, MPI_STATUS_IGNORE);
       } else if (pattern == Pattern::packed_exchange) {
         exec::sendrecv(buf, count, type, peer, 7, other, count, type, peer, 7, w.pair, MPI_STATUS_IGNORE);
+      } else if (pattern == Pattern::split_exchange) {
+        PMPI_Sendrecv(buf, 1, type, peer, 7, other, count, MPI_PACKED, peer, 7, w.pair, MPI_STATUS_IGNORE);
       } else if (w.rank == 0) {
         PMPI_Send(buf, count, type, peer, 7, w.pair);
         PMPI_Recv(buf, count, type, peer, 7, w.pair, MPI_STATUS_IGNORE);
@@ -428,7 +437,8 @@ Plan make_plan(const Settings& s) {
   };
   strided(s.pack_blocks, s.pack_sizes, p.pack, 2.0);  // pack and unpack
   strided(s.native_blocks, s.native_sizes, p.native, 4 * kPingPongWeight * s.passes);  // native and packed
-  for (double bytes : s.contiguous_sizes) p.weight += kPingPongWeight * weight(bytes);
+  for (double bytes : s.contiguous_sizes)
+    p.weight += kPingPongWeight * weight(bytes) * (bytes >= kSplitMin && bytes <= kSplitMax ? 3 : 1);
   return p;
 }
 
@@ -483,12 +493,27 @@ void measure_p2p(const World& w, const Settings& s, const Plan& p, plan::Localit
   for (const auto& st : p.native)
     for (double bytes : st.sizes) max_span = std::max(max_span, bytes * st.multiplier);
   {
-    Buffer buf(max_bytes);
+    Buffer buf(max_bytes + strider::mpi::kSplitTail), other(kSplitMax);
+    plan::Curve contiguous, split;
     for (double bytes : s.contiguous_sizes) {
       add_point(t.contiguous, bytes, pingpong(w, s, buf.get(), static_cast<int>(bytes), MPI_BYTE));
+      // Exchanges of the same bytes contiguous and as split sends, side by side (exec's split
+      // sends; see plan::split_send).
+      const bool splits = bytes >= kSplitMin && bytes <= kSplitMax;
+      MPI_Datatype type = splits ? strider::mpi::split_type(static_cast<int>(bytes)) : MPI_DATATYPE_NULL;
+      if (type != MPI_DATATYPE_NULL) {
+        const int n = static_cast<int>(bytes);
+        add_point(contiguous, bytes, pingpong(w, s, buf.get(), n, MPI_BYTE, Pattern::exchange, other.get()));
+        add_point(split, bytes, pingpong(w, s, buf.get(), n, type, Pattern::split_exchange, other.get()));
+        strider::mpi::free_type(&type);
+      }
       char what[64];
       std::snprintf(what, sizeof what, "ping-pong contiguous %.0f B", bytes);
-      progress.advance(kPingPongWeight * weight(bytes), what);
+      progress.advance(kPingPongWeight * weight(bytes) * (splits ? 3 : 1), what);
+    }
+    if (!split.empty()) {
+      t.exchange_contiguous = std::move(contiguous);
+      t.exchange_split = std::move(split);
     }
   }
   Buffer buf(max_span), other(max_span);
@@ -497,6 +522,10 @@ void measure_p2p(const World& w, const Settings& s, const Plan& p, plan::Localit
   strider::core::Config forced = saved;
   forced.method = strider::core::MethodChoice::host_pack;
   forced.explain = false;
+  // Packed messages leave as split sends exactly where the tables just measured say they
+  // should, whatever model file exec loaded at start.
+  plan::Model measured;
+  measured.intra = t;
   std::vector<plan::StridedCurve> native, packed;
   for (const auto& st : p.native) native.push_back({st.block, 1.0 / st.multiplier, {}});
   packed = native;
@@ -515,6 +544,9 @@ void measure_p2p(const World& w, const Settings& s, const Plan& p, plan::Localit
         PMPI_Type_vector(n, blocklen, static_cast<int>(blocklen * st.multiplier), element, &vec);
         exec::type_commit(&vec);  // the type cache learns its Layout
         add_pass(native[c].curve, i, pass, bytes, pingpong(w, s, buf.get(), 1, vec, Pattern::exchange, other.get()));
+        // Rank 0 holds the timings (rank 1's samples are empty); both ranks follow it.
+        const int split = agree_int(w, plan::split_send(measured, bytes, plan::Locality::intra_node) ? 1 : 0);
+        forced.split_send = split != 0 ? strider::core::SplitChoice::on : strider::core::SplitChoice::off;
         strider::core::set_config_for_testing(forced);
         add_pass(packed[c].curve, i, pass, bytes,
                  pingpong(w, s, buf.get(), 1, vec, Pattern::packed_exchange, other.get()));
@@ -662,6 +694,17 @@ void print_summary(const plan::Model& m, const plan::LocalityTables& t, plan::Lo
   std::printf("  contiguous ping-pong (one-way): 1 B %.2f us", t.contiguous.at(1) * 1e6);
   const double big = t.contiguous.points.back().bytes;
   std::printf(", %.0f MiB %.2f GB/s\n", big / (1 << 20), big / t.contiguous.at(big) / 1e9);
+  if (t.exchange_split) {
+    std::printf("  split sends (two blocks) faster than contiguous by %.0f%% or more at:",
+                100 * (1 - plan::kSplitMargin));
+    int shown = 0;
+    for (const plan::Point& p : t.exchange_split->points)
+      if (plan::split_send(m, p.bytes, locality)) {
+        std::printf(" %.0f", p.bytes);
+        ++shown;
+      }
+    std::printf("%s\n", shown == 0 ? " no size" : " B");
+  }
   std::printf("  host-pack bookkeeping per message (both ends): %.3f us\n", m.host_message_seconds * 1e6);
   std::printf("  %-10s %-8s %14s %14s %14s %14s\n", "block", "stride", "pack GB/s", "unpack GB/s", "native GB/s",
               "host-pack GB/s");

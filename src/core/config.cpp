@@ -42,6 +42,7 @@ bool apply(Config& config, const VarInfo& var, std::string_view text) {
   }
   if (var.name == "STRIDER_METHOD") return parse_method(text, config.method);
   if (var.name == "STRIDER_EXPLAIN") return parse_bool(text, config.explain);
+  if (var.name == "STRIDER_SPLIT_SEND") return parse_split(text, config.split_send);
   return false;
 }
 
@@ -94,6 +95,26 @@ bool parse_method(std::string_view text, MethodChoice& out) {
       return true;
     }
   return false;
+}
+
+bool parse_split(std::string_view text, SplitChoice& out) {
+  if (lower(trim(text)) == "auto") {
+    out = SplitChoice::automatic;
+    return true;
+  }
+  bool on = false;
+  if (!parse_bool(text, on) || trim(text).empty()) return false;
+  out = on ? SplitChoice::on : SplitChoice::off;
+  return true;
+}
+
+std::string_view to_string(SplitChoice split) {
+  switch (split) {
+    case SplitChoice::automatic: return "auto";
+    case SplitChoice::on: return "1";
+    case SplitChoice::off: return "0";
+  }
+  return "?";
 }
 
 std::string_view to_string(LogLevel level) {

@@ -16,6 +16,10 @@ enum class LogLevel { off, error, warn, info, debug };
 // Method names accepted by STRIDER_METHOD ("auto" lets the planner choose).
 enum class MethodChoice { automatic, native, host_pack, device, one_shot, staged };
 
+// STRIDER_SPLIT_SEND: whether host-packed messages leave as two blocks (see exec's split
+// sends): as the performance model says, always, or never.
+enum class SplitChoice { automatic, on, off };
+
 struct Config {
   bool disable = false;         // STRIDER_DISABLE: forward every call untouched
   LogLevel log = LogLevel::warn;
@@ -23,9 +27,10 @@ struct Config {
   std::string cache_dir;        // STRIDER_CACHE_DIR: empty = XDG/home default
   MethodChoice method = MethodChoice::automatic;
   bool explain = false;         // STRIDER_EXPLAIN: print each distinct decision once
+  SplitChoice split_send = SplitChoice::automatic;
 };
 
-enum class VarType { boolean, log_level, path, method };
+enum class VarType { boolean, log_level, path, method, split };
 
 struct VarInfo {
   std::string_view name;
@@ -35,7 +40,7 @@ struct VarInfo {
 };
 
 // Every recognised variable, in the order the README and `strider-explain --config` list them.
-inline constexpr std::array<VarInfo, 6> kVariables{{
+inline constexpr std::array<VarInfo, 7> kVariables{{
     {"STRIDER_DISABLE", VarType::boolean, "0",
      "1: forward every MPI call to the underlying MPI untouched"},
     {"STRIDER_LOG", VarType::log_level, "warn", "log level: off, error, warn, info, debug"},
@@ -47,6 +52,8 @@ inline constexpr std::array<VarInfo, 6> kVariables{{
      "force a method: auto, native, host-pack, device, one-shot, staged"},
     {"STRIDER_EXPLAIN", VarType::boolean, "0",
      "1: print each distinct method decision once, with the competing estimates"},
+    {"STRIDER_SPLIT_SEND", VarType::split, "auto",
+     "host-packed sends as two blocks (the MPI's non-contiguous path): auto (as measured), 1, 0"},
 }};
 
 struct ParseResult {
@@ -66,8 +73,10 @@ ParseResult parse_environment();
 bool parse_bool(std::string_view text, bool& out);
 bool parse_log_level(std::string_view text, LogLevel& out);
 bool parse_method(std::string_view text, MethodChoice& out);
+bool parse_split(std::string_view text, SplitChoice& out);  // "auto", or a boolean
 std::string_view to_string(LogLevel level);
 std::string_view to_string(MethodChoice method);
+std::string_view to_string(SplitChoice split);
 
 // The process-wide configuration: parsed on first use, warnings logged once.
 const Config& config();

@@ -36,7 +36,8 @@ struct HostRoute {
   std::uint64_t epoch = ~std::uint64_t{0};
   bool packed = false;  // host_pack; otherwise native
   std::shared_ptr<const types::Layout> layout;
-  int bytes = 0;  // packed bytes of the message
+  int bytes = 0;       // packed bytes of the message
+  bool split = false;  // sends leave as two blocks (see split sends in exec/p2p.cpp)
 };
 inline constexpr std::size_t kHostRoutes = 512;  // direct-mapped: room for a few hundred types
 using HostRoutes = std::array<HostRoute, kHostRoutes>;

@@ -20,6 +20,12 @@ struct HostPacking {
 };
 bool host_packs(const void* buf, int count, MPI_Datatype type, int peer, HostPacking& out);
 
+// Host-packed sends that left as two blocks (split sends, see p2p.cpp) since the start, on
+// all threads (tests).
+std::uint64_t split_sends();
+// Frees the split sends' datatypes (MPI_Finalize).
+void free_split_types();
+
 // Blocking and nonblocking sends and receives.
 int send(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm comm);
 int ssend(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm comm);

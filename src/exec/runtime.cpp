@@ -12,6 +12,7 @@
 #include "core/counters.hpp"
 #include "core/log.hpp"
 #include "exec/model_load.hpp"
+#include "exec/p2p.hpp"
 #include "exec/requests.hpp"
 #include "exec/staging.hpp"
 #include "memory/pool.hpp"
@@ -85,6 +86,7 @@ int finalize() {
     if (core::config().stats) write_stats();
     types::type_cache().clear();
     drain_staging();
+    free_split_types();
     // The device and pinned staging pools: freed while the CUDA context is surely alive.
     if (core::Status s = memory::trim(); !s)
       core::log(core::LogLevel::warn, "freeing the device staging pools: " + s.what());

@@ -74,6 +74,24 @@ int pack_size(int incount, MPI_Datatype type, MPI_Comm comm, int* size) {
   return next().Pack_size(incount, type, comm, size);
 }
 
+MPI_Datatype split_type(int bytes) {
+  if (bytes < 2 * kSplitTail) return MPI_DATATYPE_NULL;
+  int lengths[2] = {bytes - kSplitTail, kSplitTail};
+  MPI_Aint displacements[2] = {0, static_cast<MPI_Aint>(bytes)};
+  MPI_Datatype type = MPI_DATATYPE_NULL;
+  if (PMPI_Type_create_hindexed(2, lengths, displacements, MPI_PACKED, &type) != MPI_SUCCESS)
+    return MPI_DATATYPE_NULL;
+  if (next().Type_commit(&type) != MPI_SUCCESS) {
+    next().Type_free(&type);
+    return MPI_DATATYPE_NULL;
+  }
+  return type;
+}
+
+void free_type(MPI_Datatype* type) {
+  if (*type != MPI_DATATYPE_NULL) next().Type_free(type);
+}
+
 bool cuda_aware() {
   static const bool value = [] {
     using Query = int (*)();

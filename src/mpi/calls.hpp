@@ -47,6 +47,16 @@ int unpack(const void* inbuf, int insize, int* position, void* outbuf, int outco
            MPI_Datatype type, MPI_Comm comm);
 int pack_size(int incount, MPI_Datatype type, MPI_Comm comm, int* size);
 
+// Split sends (see exec): `bytes` contiguous bytes (bytes >= 2 * kSplitTail) sent as two
+// blocks of MPI_PACKED, the first bytes - kSplitTail long at offset 0 and the last kSplitTail
+// bytes at offset `bytes`, so that the MPI takes its path for non-contiguous data. The sender
+// copies its last kSplitTail bytes kSplitTail further on first; the message carries the same
+// bytes, in the same order, as `bytes` MPI_PACKED from offset 0.
+inline constexpr int kSplitTail = 64;
+// The committed type (MPI_DATATYPE_NULL on failure); free it with free_type.
+MPI_Datatype split_type(int bytes);
+void free_type(MPI_Datatype* type);
+
 // Whether the underlying MPI can send and receive device memory: MPIX_Query_cuda_support(),
 // resolved once with dlsym (absent in MPIs built without the CUDA extension: false). Cached
 // after the first call.

@@ -208,6 +208,11 @@ LocalityTables locality_from(const json& j, const std::string& where) {
   if (packed != j.end() && !packed->is_null()) t.packed = strided_from(*packed, where + ".packed");
   const auto dc = j.find("device_contiguous");
   if (dc != j.end() && !dc->is_null()) t.device_contiguous = curve_from(*dc, where + ".device_contiguous");
+  for (auto [key, curve] : {std::pair{"exchange_contiguous", &t.exchange_contiguous},
+                            std::pair{"exchange_split", &t.exchange_split}}) {
+    const auto it = j.find(key);
+    if (it != j.end() && !it->is_null()) *curve = curve_from(*it, where + "." + key);
+  }
   return t;
 }
 
@@ -216,7 +221,9 @@ json locality_json(const LocalityTables& t) {
           {"contiguous", curve_json(t.contiguous)},
           {"native", strided_json(t.native)},
           {"packed", t.packed.empty() ? json(nullptr) : strided_json(t.packed)},
-          {"device_contiguous", t.device_contiguous ? curve_json(*t.device_contiguous) : json(nullptr)}};
+          {"device_contiguous", t.device_contiguous ? curve_json(*t.device_contiguous) : json(nullptr)},
+          {"exchange_contiguous", t.exchange_contiguous ? curve_json(*t.exchange_contiguous) : json(nullptr)},
+          {"exchange_split", t.exchange_split ? curve_json(*t.exchange_split) : json(nullptr)}};
 }
 
 std::string first_line(std::string_view text) {
@@ -452,6 +459,16 @@ core::Method choose(const std::vector<Estimate>& estimates, bool host_memory) {
     }
   }
   return best;
+}
+
+bool split_send(const Model& model, double bytes, Locality locality) {
+  const LocalityTables* t = model.tables(locality);
+  if (t == nullptr || !t->exchange_split || !t->exchange_contiguous || t->exchange_split->empty() ||
+      t->exchange_contiguous->empty())
+    return false;
+  const Curve& split = *t->exchange_split;
+  if (bytes < split.points.front().bytes || bytes > split.points.back().bytes) return false;
+  return split.at(bytes) < kSplitMargin * t->exchange_contiguous->at(bytes);
 }
 
 std::string explain(const Prediction& p, const types::Layout& layout, std::int64_t count) {

@@ -84,6 +84,13 @@ struct LocalityTables {
   // without it: the host-pack estimate is then composed from the pack tables.
   StridedTable packed;
   std::optional<Curve> device_contiguous;  // device to device, when the MPI is CUDA-aware
+  // Exchanges of contiguous host bytes (both ranks send and receive at once with MPI_Sendrecv),
+  // sent as they are and as two blocks with a gap between them (exec's split sends), measured
+  // side by side over the same sizes. Open MPI's shared-memory transport moves a contiguous
+  // message above its eager limit by a single-copy rendezvous, and a non-contiguous one through
+  // its copy buffers; on the development VM an exchange of 8 KiB took 5.4 us the first way and
+  // 3.4 us the second. Absent in files without them.
+  std::optional<Curve> exchange_contiguous, exchange_split;
 };
 
 // Device tables (absent on systems measured without a GPU).
@@ -184,6 +191,12 @@ core::Method choose(const std::vector<Estimate>& estimates, bool host_memory);
 // size > 0 and count > 0.
 Prediction predict(const Model& model, const types::Layout& layout, std::int64_t count,
                    Locality locality, memory::Kind memory, bool device_methods, bool cuda_aware = false);
+
+// Whether host-packed messages of `bytes` should leave as two blocks (exec's split sends): the
+// model's `exchange_split` table, within its measured sizes, is below kSplitMargin times
+// `exchange_contiguous`. False without those tables.
+inline constexpr double kSplitMargin = 0.9;
+bool split_send(const Model& model, double bytes, Locality locality);
 
 // One line: the message, the competing estimates and the choice.
 std::string explain(const Prediction& prediction, const types::Layout& layout, std::int64_t count);

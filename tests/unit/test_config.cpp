@@ -48,6 +48,7 @@ TEST_CASE("the defaults in the variable table are the defaults of Config", "[con
   CHECK(result.config.log == defaults.log);
   CHECK(result.config.stats == defaults.stats);
   CHECK(result.config.cache_dir == defaults.cache_dir);
+  CHECK(result.config.split_send == defaults.split_send);
   CHECK(result.config.method == defaults.method);
   CHECK(result.config.explain == defaults.explain);
 }
@@ -135,6 +136,25 @@ TEST_CASE("an unknown method warns and keeps auto", "[config]") {
   CHECK(result.config.method == MethodChoice::automatic);
 }
 
+TEST_CASE("STRIDER_SPLIT_SEND takes auto or a boolean, and warns on anything else", "[config]") {
+  using strider::core::SplitChoice;
+  const auto [text, expected] = GENERATE(table<std::string, SplitChoice>({
+      {"auto", SplitChoice::automatic}, {"AUTO", SplitChoice::automatic}, {"1", SplitChoice::on},
+      {"yes", SplitChoice::on}, {"0", SplitChoice::off}, {"off", SplitChoice::off},
+  }));
+  CAPTURE(text);
+  ParseResult result = parse_config({{"STRIDER_SPLIT_SEND", text}});
+  CHECK(result.warnings.empty());
+  CHECK(result.config.split_send == expected);
+  SplitChoice round_trip = SplitChoice::automatic;
+  CHECK(strider::core::parse_split(strider::core::to_string(expected), round_trip));
+  CHECK(round_trip == expected);
+  result = parse_config({{"STRIDER_SPLIT_SEND", "sometimes"}});
+  CHECK(mentions(result.warnings, "STRIDER_SPLIT_SEND=sometimes"));
+  CHECK(result.config.split_send == SplitChoice::automatic);
+  CHECK(parse_config({{"STRIDER_SPLIT_SEND", ""}}).warnings.size() == 1);
+}
+
 TEST_CASE("STRIDER_CACHE_DIR is taken verbatim", "[config]") {
   const ParseResult result = parse_config({{"STRIDER_CACHE_DIR", "/scratch/my models/strider"}});
   CHECK(result.warnings.empty());
@@ -180,6 +200,6 @@ TEST_CASE("the variable table lists each variable once with help text", "[config
   std::sort(names.begin(), names.end());
   CHECK(std::adjacent_find(names.begin(), names.end()) == names.end());
   for (const char* documented : {"STRIDER_CACHE_DIR", "STRIDER_DISABLE", "STRIDER_EXPLAIN",
-                                 "STRIDER_LOG", "STRIDER_METHOD", "STRIDER_STATS"})
+                                 "STRIDER_LOG", "STRIDER_METHOD", "STRIDER_SPLIT_SEND", "STRIDER_STATS"})
     CHECK(std::binary_search(names.begin(), names.end(), std::string(documented)));
 }

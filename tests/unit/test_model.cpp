@@ -393,6 +393,43 @@ TEST_CASE("a point's slow time is written only when slower, and a bad one makes 
   CHECK_FALSE(r.model.measured);
 }
 
+TEST_CASE("split sends are chosen where the two-block exchanges beat contiguous ones by the margin", "[model]") {
+  plan::Model m = synthetic(1e-8);
+  const auto intra = plan::Locality::intra_node;
+  CHECK_FALSE(plan::split_send(m, 8192, intra));  // no tables: never
+  // Measured from 1 KiB to 64 KiB: contiguous exchanges pay 3 us for a rendezvous from 4 KiB on;
+  // split ones are 3 us faster from 4 KiB to 16 KiB and the same elsewhere.
+  plan::Curve contiguous, split;
+  for (double b : {1024.0, 4096.0, 8192.0, 16384.0, 65536.0}) {
+    const double base = 1e-6 + b * 1e-10 + (b >= 4096 ? 3e-6 : 0);
+    contiguous.points.push_back({b, base, 0.01});
+    split.points.push_back({b, b >= 4096 && b <= 16384 ? base - 3e-6 : base, 0.01});
+  }
+  m.intra->exchange_contiguous = contiguous;
+  m.intra->exchange_split = split;
+  CHECK(plan::split_send(m, 4096, intra));
+  CHECK(plan::split_send(m, 8192, intra));
+  CHECK(plan::split_send(m, 16384, intra));
+  CHECK_FALSE(plan::split_send(m, 1024, intra));     // no faster
+  CHECK_FALSE(plan::split_send(m, 65536, intra));    // no faster
+  CHECK_FALSE(plan::split_send(m, 512, intra));      // below the measured sizes
+  CHECK_FALSE(plan::split_send(m, 1 << 20, intra));  // above them
+  // A locality without tables uses the other's, as every decision does.
+  CHECK(plan::split_send(m, 8192, plan::Locality::inter_node));
+  // The tables survive the file; files without them read as before.
+  nlohmann::json j = plan::to_json(m);
+  plan::LoadResult r = plan::parse_model(j.dump(), kHere, "split.json");
+  REQUIRE(r.issue == plan::ModelIssue::none);
+  REQUIRE(r.model.intra->exchange_split.has_value());
+  CHECK(plan::split_send(r.model, 8192, intra));
+  j["p2p"]["intra-node"].erase("exchange_split");
+  j["p2p"]["intra-node"].erase("exchange_contiguous");
+  r = plan::parse_model(j.dump(), kHere, "old.json");
+  REQUIRE(r.issue == plan::ModelIssue::none);
+  CHECK_FALSE(r.model.intra->exchange_split.has_value());
+  CHECK_FALSE(plan::split_send(r.model, 8192, intra));
+}
+
 TEST_CASE("device methods are predicted only when the model has device tables", "[model]") {
   plan::Model m = synthetic(1e-8);
   const types::Layout layout = vector_layout(512, 8, 16);
