@@ -39,6 +39,7 @@
 #include <ctime>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -179,13 +180,14 @@ struct Sampled {
 // successive medians agree within the tolerance, at most max_samples or the time budget.
 class Stopper {
  public:
-  Stopper(const Settings& s) : s_(s), start_(now_s()) {}
+  // `share`: how many points are sampled in turn with this one (their time counts here too).
+  explicit Stopper(const Settings& s, double share = 1) : s_(s), budget_(s.point_s * share), start_(now_s()) {}
   bool more(double sample) {
     samples_.push_back(sample);
     const int n = static_cast<int>(samples_.size());
     const double spent = now_s() - start_;
     // A slow or loaded machine: past four budgets, three samples have to do.
-    if (n >= 3 && spent > 4 * s_.point_s) return false;
+    if (n >= 3 && spent > 4 * budget_) return false;
     if (n < s_.min_samples) return true;
     const double median = quantile(samples_, 0.5);
     if (previous_ > 0 && std::fabs(median - previous_) <= s_.tolerance * previous_) {
@@ -195,7 +197,7 @@ class Stopper {
     }
     previous_ = median;
     if (stable_) return false;
-    return n < s_.max_samples && spent < s_.point_s;
+    return n < s_.max_samples && spent < budget_;
   }
   Sampled result() const {
     Sampled r;
@@ -208,6 +210,7 @@ class Stopper {
 
  private:
   const Settings& s_;
+  double budget_;
   double start_;
   std::vector<double> samples_;
   double previous_ = 0;
@@ -313,64 +316,104 @@ constexpr double kRoundTripQuantile = 0.25;
 // bytes) and whose receives are `count` MPI_PACKED bytes, as exec's split sends.
 enum class Pattern { ping_pong, exchange, packed_exchange, split_exchange };
 
-// The time of `type` messages (count elements) between ranks 0 and 1 in `pattern`; an
-// exchange receives into `other`, a buffer as large as `buf`.
-Sampled pingpong(const World& w, const Settings& s, void* buf, int count, MPI_Datatype type,
-                 Pattern pattern = Pattern::ping_pong, void* other = nullptr) {
+// Messages of `type` (count elements) between ranks 0 and 1 in `pattern`; an exchange
+// receives into `other`, a buffer as large as `buf`. `config`, when set, is the configuration
+// exec runs under while this transfer is timed (packed exchanges force host-pack).
+struct Transfer {
+  void* buf = nullptr;
+  int count = 0;
+  MPI_Datatype type = MPI_DATATYPE_NULL;
+  Pattern pattern = Pattern::ping_pong;
+  void* other = nullptr;
+  const strider::core::Config* config = nullptr;
+  double per_round() const { return pattern == Pattern::ping_pong ? 0.5 : 1.0; }  // messages each way per round
+};
+
+// n rounds of a transfer.
+void rounds(const World& w, const Transfer& t, int n) {
   const int peer = 1 - w.rank;
-  const double per_round = pattern == Pattern::ping_pong ? 0.5 : 1.0;  // messages each way per round
-  auto round_trips = [&](int n) {
-    for (int i = 0; i < n; ++i) {
-      if (pattern == Pattern::exchange) {
-        PMPI_Sendrecv(buf, count, type, peer, 7, other, count, type, peer, 7, w.pair, MPI_STATUS_IGNORE);
-      } else if (pattern == Pattern::packed_exchange) {
-        exec::sendrecv(buf, count, type, peer, 7, other, count, type, peer, 7, w.pair, MPI_STATUS_IGNORE);
-      } else if (pattern == Pattern::split_exchange) {
-        PMPI_Sendrecv(buf, 1, type, peer, 7, other, count, MPI_PACKED, peer, 7, w.pair, MPI_STATUS_IGNORE);
-      } else if (w.rank == 0) {
-        PMPI_Send(buf, count, type, peer, 7, w.pair);
-        PMPI_Recv(buf, count, type, peer, 7, w.pair, MPI_STATUS_IGNORE);
-      } else {
-        PMPI_Recv(buf, count, type, peer, 7, w.pair, MPI_STATUS_IGNORE);
-        PMPI_Send(buf, count, type, peer, 7, w.pair);
-      }
-    }
-  };
-  round_trips(2);  // warm up: connections, registration, caches
-  // The fastest of a few round trips estimates one (a slow one was most likely descheduled).
-  double t0 = 0;
-  double fastest = 1e30;
-  for (int i = 0; i < 5; ++i) {
-    t0 = now_s();
-    round_trips(1);
-    fastest = std::min(fastest, now_s() - t0);
+  std::optional<strider::core::Config> saved;
+  if (t.config != nullptr) {
+    saved = strider::core::config();
+    strider::core::set_config_for_testing(*t.config);
   }
+  for (int i = 0; i < n; ++i) {
+    if (t.pattern == Pattern::exchange) {
+      PMPI_Sendrecv(t.buf, t.count, t.type, peer, 7, t.other, t.count, t.type, peer, 7, w.pair, MPI_STATUS_IGNORE);
+    } else if (t.pattern == Pattern::packed_exchange) {
+      exec::sendrecv(t.buf, t.count, t.type, peer, 7, t.other, t.count, t.type, peer, 7, w.pair, MPI_STATUS_IGNORE);
+    } else if (t.pattern == Pattern::split_exchange) {
+      PMPI_Sendrecv(t.buf, 1, t.type, peer, 7, t.other, t.count, MPI_PACKED, peer, 7, w.pair, MPI_STATUS_IGNORE);
+    } else if (w.rank == 0) {
+      PMPI_Send(t.buf, t.count, t.type, peer, 7, w.pair);
+      PMPI_Recv(t.buf, t.count, t.type, peer, 7, w.pair, MPI_STATUS_IGNORE);
+    } else {
+      PMPI_Recv(t.buf, t.count, t.type, peer, 7, w.pair, MPI_STATUS_IGNORE);
+      PMPI_Send(t.buf, t.count, t.type, peer, 7, w.pair);
+    }
+  }
+  if (saved) strider::core::set_config_for_testing(*saved);
+}
+
+// The time of each transfer (one way for a ping-pong, one exchange otherwise). Several
+// transfers are sampled in turn, a sample of each, until each has enough: on a machine whose
+// speed comes and goes in phases lasting seconds (the development VM, where both Open MPI's
+// strided exchanges and Strider's packed ones ran 3-4x slower for stretches of 5-20 s), two
+// methods timed one after the other can each meet a different phase, and their ratio, which
+// is what the choice of method rests on, is then off by that factor. Timed in turn, the phases
+// hit both alike.
+std::vector<Sampled> sample_in_turn(const World& w, const Settings& s, const std::vector<Transfer>& transfers) {
+  const std::size_t n = transfers.size();
   // Several round trips per sample (so that its quantile means something) unless they are
   // long enough for a time slice not to matter.
   auto reps = [&](double round_trip) {
     return std::max(round_trip < 2e-3 ? 8 : 1, repetitions(s, round_trip, 10000));
   };
-  // Rank 0 decides each sample's repetitions (0: stop) and broadcasts them, untimed.
-  int inner = agree_int(w, reps(fastest));
-  Stopper stop(s);
-  std::vector<double> each;
-  while (inner > 0) {
-    PMPI_Barrier(w.pair);
-    each.clear();
-    for (int i = 0; i < inner; ++i) {
-      t0 = now_s();
-      round_trips(1);
-      each.push_back(now_s() - t0);
+  std::vector<int> inner(n);
+  for (std::size_t k = 0; k < n; ++k) {
+    rounds(w, transfers[k], 2);  // warm up: connections, registration, caches
+    // The fastest of a few round trips estimates one (a slow one was most likely descheduled).
+    double fastest = 1e30;
+    for (int i = 0; i < 5; ++i) {
+      const double t0 = now_s();
+      rounds(w, transfers[k], 1);
+      fastest = std::min(fastest, now_s() - t0);
     }
-    // The sample is a low quantile of its round trips: on a shared machine a round trip in
-    // which either rank was descheduled costs a scheduler time slice, which says nothing about
-    // the MPI; those land in the upper quantiles. The point is the median over samples.
-    int next = 0;
-    const double round_trip = quantile(each, kRoundTripQuantile);
-    if (w.rank == 0 && stop.more(round_trip * per_round)) next = reps(round_trip);
-    inner = agree_int(w, next);
+    // Rank 0 decides each sample's repetitions (0: stop) and broadcasts them, untimed.
+    inner[k] = agree_int(w, reps(fastest));
   }
-  return stop.result();
+  // Each transfer gets the time budget of a point of its own.
+  std::vector<Stopper> stops(n, Stopper(s, static_cast<double>(n)));
+  std::vector<double> each;
+  for (bool any = true; any;) {
+    any = false;
+    for (std::size_t k = 0; k < n; ++k) {
+      if (inner[k] == 0) continue;
+      PMPI_Barrier(w.pair);
+      each.clear();
+      for (int i = 0; i < inner[k]; ++i) {
+        const double t0 = now_s();
+        rounds(w, transfers[k], 1);
+        each.push_back(now_s() - t0);
+      }
+      // The sample is a low quantile of its round trips: on a shared machine a round trip in
+      // which either rank was descheduled costs a scheduler time slice, which says nothing
+      // about the MPI; those land in the upper quantiles. The point is the median over samples.
+      int next = 0;
+      const double round_trip = quantile(each, kRoundTripQuantile);
+      if (w.rank == 0 && stops[k].more(round_trip * transfers[k].per_round())) next = reps(round_trip);
+      inner[k] = agree_int(w, next);
+      any = any || inner[k] > 0;
+    }
+  }
+  std::vector<Sampled> out;
+  for (const Stopper& stop : stops) out.push_back(stop.result());
+  return out;
+}
+
+Sampled pingpong(const World& w, const Settings& s, void* buf, int count, MPI_Datatype type,
+                 Pattern pattern = Pattern::ping_pong, void* other = nullptr) {
+  return sample_in_turn(w, s, {Transfer{buf, count, type, pattern, other}})[0];
 }
 
 // Seconds per call of fn, on this rank alone.
@@ -503,8 +546,11 @@ void measure_p2p(const World& w, const Settings& s, const Plan& p, plan::Localit
       MPI_Datatype type = splits ? strider::mpi::split_type(static_cast<int>(bytes)) : MPI_DATATYPE_NULL;
       if (type != MPI_DATATYPE_NULL) {
         const int n = static_cast<int>(bytes);
-        add_point(contiguous, bytes, pingpong(w, s, buf.get(), n, MPI_BYTE, Pattern::exchange, other.get()));
-        add_point(split, bytes, pingpong(w, s, buf.get(), n, type, Pattern::split_exchange, other.get()));
+        // In turn, so that the two forms' ratio holds even when the machine's speed shifts.
+        const std::vector<Sampled> r = sample_in_turn(w, s, {Transfer{buf.get(), n, MPI_BYTE, Pattern::exchange, other.get()},
+                                                             Transfer{buf.get(), n, type, Pattern::split_exchange, other.get()}});
+        add_point(contiguous, bytes, r[0]);
+        add_point(split, bytes, r[1]);
         strider::mpi::free_type(&type);
       }
       char what[64];
@@ -518,8 +564,7 @@ void measure_p2p(const World& w, const Settings& s, const Plan& p, plan::Localit
   }
   Buffer buf(max_span), other(max_span);
   // Strider's packed exchanges run with host-pack forced, and only here.
-  const strider::core::Config saved = strider::core::config();
-  strider::core::Config forced = saved;
+  strider::core::Config forced = strider::core::config();
   forced.method = strider::core::MethodChoice::host_pack;
   forced.explain = false;
   // Packed messages leave as split sends exactly where the tables just measured say they
@@ -543,14 +588,15 @@ void measure_p2p(const World& w, const Settings& s, const Plan& p, plan::Localit
         MPI_Datatype vec = MPI_DATATYPE_NULL;
         PMPI_Type_vector(n, blocklen, static_cast<int>(blocklen * st.multiplier), element, &vec);
         exec::type_commit(&vec);  // the type cache learns its Layout
-        add_pass(native[c].curve, i, pass, bytes, pingpong(w, s, buf.get(), 1, vec, Pattern::exchange, other.get()));
         // Rank 0 holds the timings (rank 1's samples are empty); both ranks follow it.
         const int split = agree_int(w, plan::split_send(measured, bytes, plan::Locality::intra_node) ? 1 : 0);
         forced.split_send = split != 0 ? strider::core::SplitChoice::on : strider::core::SplitChoice::off;
-        strider::core::set_config_for_testing(forced);
-        add_pass(packed[c].curve, i, pass, bytes,
-                 pingpong(w, s, buf.get(), 1, vec, Pattern::packed_exchange, other.get()));
-        strider::core::set_config_for_testing(saved);
+        // The native and the packed exchange in turn: the choice rests on their ratio.
+        const std::vector<Sampled> r =
+            sample_in_turn(w, s, {Transfer{buf.get(), 1, vec, Pattern::exchange, other.get()},
+                                  Transfer{buf.get(), 1, vec, Pattern::packed_exchange, other.get(), &forced}});
+        add_pass(native[c].curve, i, pass, bytes, r[0]);
+        add_pass(packed[c].curve, i, pass, bytes, r[1]);
         exec::type_free(&vec);
         char what[80];
         std::snprintf(what, sizeof what, "exchange vector block %.0f B, x%.0f (pass %d of %d)", st.block, st.multiplier,
