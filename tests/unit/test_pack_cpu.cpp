@@ -289,6 +289,9 @@ TEST_CASE("pack_cpu tiled block lists give the same bytes", "[pack_cpu]") {
 TEST_CASE("pack_cpu transposing layouts give the same bytes", "[pack_cpu]") {
   check(strided(0, 8, {{256, 2048}, {256, 8}}), 1);          // a 256x256 matrix by columns
   check(strided(0, 4, {{600, 2400}, {300, 4}}), 1, 3, 5);    // floats, a partial last tile
+  check(strided(0, 4, {{64, 256}, {64, 4}}), 1);             // floats, a sweep inside L1: whole lines
+  check(strided(0, 1, {{1024, 1024}, {1024, 1}}), 1, 1, 0);  // chars: tiles of eight, a line in 8 sweeps
+  check(strided(0, 2, {{700, 1400}, {300, 2}}), 1, 0, 3);    // shorts: tiles of eight, a partial last one
   check(strided(0, 8, {{40, 5120}, {16, 320}, {40, 8}}), 1, 0, 1);  // an x-z transpose
   check(strided(0, 8, {{40, 5120}, {40, 8}, {16, 320}}), 1);  // the near dimension in the middle
   check(strided(0, 8, {{600, 4800}, {200, 24}}), 1, 1, 0);   // near stride 24: tiles of two
