@@ -50,7 +50,7 @@ struct Route {
   int bytes = 0;
   core::Method method = core::Method::host_pack;  // or a device method (device buffers)
   int device = -1;                                // device buffers: the buffer's device
-  bool split = false;                             // host-pack sends: as two blocks (below)
+  MPI_Datatype split = MPI_DATATYPE_NULL;         // host-pack sends: as one of this type (split sends, below)
   bool on_device() const { return method != core::Method::host_pack; }
 };
 
@@ -62,7 +62,8 @@ struct Route {
 // TCP). So where strider-measure found the two-block form faster (plan::split_send), or
 // STRIDER_SPLIT_SEND=1 says so, a packed send hands the MPI its staging as mpi::split_type:
 // the last mpi::kSplitTail bytes copied that far on, the same bytes on the wire. Receives are
-// unchanged. The types are made once per size and freed at MPI_Finalize.
+// unchanged. The types are made once per size, when a route is decided (the decision memo
+// keeps the type), and freed at MPI_Finalize.
 constexpr std::size_t kMaxSplitTypes = 256;
 
 struct SplitTypes {
@@ -192,7 +193,8 @@ namespace {
   out.bytes = static_cast<int>(bytes);
   out.method = choice.method;
   out.device = info.device;
-  out.split = choice.method == core::Method::host_pack && splits(out.bytes);
+  out.split = choice.method == core::Method::host_pack && splits(out.bytes) ? split_type_for(out.bytes)
+                                                                             : MPI_DATATYPE_NULL;
   if (host && choice.method == core::Method::host_pack)
     memo = HostRoute{type, count, epoch, true, layout, static_cast<int>(bytes), out.split};
   return true;
@@ -233,7 +235,7 @@ DeviceStaging device_staging_recv(const Route& r) {
 }
 
 Staging staging_for(const Route& r) {
-  Staging s = acquire_staging(static_cast<std::size_t>(r.bytes) + (r.split ? mpi::kSplitTail : 0));
+  Staging s = acquire_staging(static_cast<std::size_t>(r.bytes) + (r.split != MPI_DATATYPE_NULL ? mpi::kSplitTail : 0));
   if (!s) core::counters().count_fallback(core::Fallback::resource);
   return s;
 }
@@ -246,16 +248,11 @@ struct Wire {
   MPI_Datatype type;
 };
 Wire wire(const Route& r, const Staging& s) {
-  if (r.split) {
-    const MPI_Datatype type = split_type_for(r.bytes);
-    if (type != MPI_DATATYPE_NULL) {
-      auto* bytes = static_cast<unsigned char*>(s.data);
-      std::memcpy(bytes + r.bytes, bytes + r.bytes - mpi::kSplitTail, mpi::kSplitTail);
-      g_split_sends.fetch_add(1, std::memory_order_relaxed);
-      return {s.data, 1, type};
-    }
-  }
-  return {s.data, r.bytes, MPI_PACKED};
+  if (r.split == MPI_DATATYPE_NULL) return {s.data, r.bytes, MPI_PACKED};
+  auto* bytes = static_cast<unsigned char*>(s.data);
+  std::memcpy(bytes + r.bytes, bytes + r.bytes - mpi::kSplitTail, mpi::kSplitTail);
+  g_split_sends.fetch_add(1, std::memory_order_relaxed);
+  return {s.data, 1, r.split};
 }
 
 void count_native() { core::counters().count_method(core::Method::native, 0); }
