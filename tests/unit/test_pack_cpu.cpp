@@ -92,8 +92,9 @@ std::vector<unsigned char> random_bytes(std::size_t n, std::uint32_t seed) {
   return v;
 }
 
-// Packs and unpacks with both engines, with the strided buffer at `in_align` and the packed
-// buffer at `out_align` (mod 16) and guard bytes around both; requires identical bytes.
+// Packs and unpacks with both engines, with the strided buffer at `in_align` (mod 64: 0 puts
+// the user pointer on a cache line) and the packed buffer at `out_align` (mod 16) and guard
+// bytes around both; requires identical bytes.
 void check(const Layout& l, std::int64_t count, int in_align = 0, int out_align = 0) {
   INFO("layout " << strider::types::to_string(l) << " count " << count << " in_align "
                  << in_align << " out_align " << out_align);
@@ -103,13 +104,14 @@ void check(const Layout& l, std::int64_t count, int in_align = 0, int out_align 
   const std::int64_t packed = count * l.size;
   const std::int64_t packed_len = packed + 2 * kGuard + 16;
   auto strided = random_bytes(static_cast<std::size_t>(strided_len), 1);
-  // Over-align so that `align` is relative to a 16-byte boundary.
-  auto base16 = [](std::vector<unsigned char>& v) {
+  // Over-align so that `align` is relative to a 16- or 64-byte boundary.
+  auto base = [](std::vector<unsigned char>& v, std::uintptr_t boundary) {
     auto addr = reinterpret_cast<std::uintptr_t>(v.data());
-    return static_cast<std::int64_t>((16 - addr % 16) % 16);
+    return static_cast<std::int64_t>((boundary - addr % boundary) % boundary);
   };
-  std::vector<unsigned char> strided_buf(static_cast<std::size_t>(strided_len + 16));
-  const std::int64_t s0 = base16(strided_buf) + in_align;
+  auto base16 = [&](std::vector<unsigned char>& v) { return base(v, 16); };
+  std::vector<unsigned char> strided_buf(static_cast<std::size_t>(strided_len + 64));
+  const std::int64_t s0 = base(strided_buf, 64) + in_align;
   std::copy(strided.begin(), strided.end() - 16, strided_buf.begin() + s0);
   const unsigned char* user = strided_buf.data() + s0 + origin;
 
@@ -122,13 +124,25 @@ void check(const Layout& l, std::int64_t count, int in_align = 0, int out_align 
   REQUIRE(std::equal(out.begin() + o0 - kGuard, out.begin() + o0 + packed + kGuard,
                      ref_out.begin() + r0 - kGuard));
 
-  // Unpack a fresh pattern into two copies of a random strided buffer.
+  // Unpack a fresh pattern into two copies of the random strided buffer, each at the same
+  // alignment as the original (a vector's copy has its own).
   const auto source = random_bytes(static_cast<std::size_t>(packed + 1), 7);
-  std::vector<unsigned char> ref_strided = strided_buf;
-  std::vector<unsigned char> new_strided = strided_buf;
-  cpu::reference_unpack(l, count, source.data(), ref_strided.data() + s0 + origin);
-  cpu::unpack(l, count, source.data(), new_strided.data() + s0 + origin);
-  REQUIRE(ref_strided == new_strided);
+  const auto used = static_cast<std::size_t>(strided_len - 16);
+  auto copy_of_strided = [&](std::vector<unsigned char>& v) {
+    v.assign(strided_buf.size(), 0);
+    const std::int64_t at = base(v, 64) + in_align;
+    std::copy_n(strided_buf.begin() + s0, used, v.begin() + at);
+    return v.data() + at;
+  };
+  std::vector<unsigned char> ref_buf, new_buf;
+  unsigned char* ref_strided = copy_of_strided(ref_buf);
+  unsigned char* new_strided = copy_of_strided(new_buf);
+  cpu::reference_unpack(l, count, source.data(), ref_strided + origin);
+  cpu::unpack(l, count, source.data(), new_strided + origin);
+  // The first differing byte, not the buffers: Catch would print megabytes of both.
+  const auto diff = std::mismatch(ref_strided, ref_strided + used, new_strided);
+  INFO("first differing byte of the strided buffer: " << (diff.first - ref_strided) << " of " << used);
+  REQUIRE(diff.first == ref_strided + used);
 }
 
 const std::vector<std::int64_t> kBlockBytes{1,  2,  3,  4,  5,  7,   8,   9,   12,  15,  16,
@@ -262,6 +276,20 @@ TEST_CASE("pack_cpu prefetched packs and paced unpacks give the same bytes", "[p
   check(strided(0, 64, {{20000, 128}}), 1, 0, 8);           // prefetched and streamed
   check(strided(4000, 12, {{300, -512}, {3, 7}}), 2, 5, 3);  // paced, negative stride
   check(strided(0, 1, {{100, 1536}}), 1);                   // paced single bytes
+}
+
+// Unpacks of 8 MiB or more into whole-line blocks, or blocks of 512 B or more at any alignment,
+// stream into the strided side; smaller line-aligned ones prefetch it for writing.
+TEST_CASE("pack_cpu streamed and prefetched unpacks give the same bytes", "[pack_cpu]") {
+  const std::int64_t lines = cpu::kStreamingThreshold / 64 + 3;
+  check(strided(0, 64, {{lines, 128}}), 1, 0, 0);           // whole lines: streamed
+  check(strided(0, 64, {{lines, 128}}), 1, 8, 0);           // straddling lines: ordinary stores
+  check(strided(0, 512, {{lines / 8, 1024}}), 1, 8, 3);     // long blocks off a line: streamed
+  check(strided(0, 520, {{lines / 8, 1040}}), 1, 3, 0);     // a length not a multiple of 16
+  check(strided(0, 4096, {{lines / 128, 4096 + 1024}, {2, -(lines / 128) * 5120 - 8192}}), 1, 0, 0);
+  check(strided(64, 128, {{lines / 4, 384}}), 2, 0, 5);     // incount 2
+  check(strided(0, 64, {{9000, 256}, {3, 64 * 1024 * 40}}), 1, 0, 0);  // prefetched, 2-D
+  check(strided(0, 128, {{8192, 4096}}), 1, 0, 0);         // 1 MiB over 32 MiB: streamed
 }
 
 // Short lists of dimensionless pieces repeated many times run field by field over tiles.
