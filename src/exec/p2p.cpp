@@ -247,11 +247,15 @@ struct Wire {
   int count;
   MPI_Datatype type;
 };
+// Readies `bytes` packed bytes in `staging` for a split send: the tail moved, the send counted.
+void move_split_tail(void* staging, std::int64_t bytes) {
+  auto* b = static_cast<unsigned char*>(staging);
+  std::memcpy(b + bytes, b + bytes - mpi::kSplitTail, mpi::kSplitTail);
+  g_split_sends.fetch_add(1, std::memory_order_relaxed);
+}
 Wire wire(const Route& r, const Staging& s) {
   if (r.split == MPI_DATATYPE_NULL) return {s.data, r.bytes, MPI_PACKED};
-  auto* bytes = static_cast<unsigned char*>(s.data);
-  std::memcpy(bytes + r.bytes, bytes + r.bytes - mpi::kSplitTail, mpi::kSplitTail);
-  g_split_sends.fetch_add(1, std::memory_order_relaxed);
+  move_split_tail(s.data, r.bytes);
   return {s.data, 1, r.split};
 }
 
@@ -685,10 +689,13 @@ int sendrecv_replace(void* buf, int count, MPI_Datatype type, int dest, int send
     release_staging(rs);
     return next().Sendrecv_replace(buf, count, type, dest, sendtag, source, recvtag, comm, status);
   }
-  if (pack_send) backend::cpu::pack(*sr.layout, count, buf, ss.data);
+  Wire out{buf, count, type};
+  if (pack_send) {
+    backend::cpu::pack(*sr.layout, count, buf, ss.data);
+    out = wire(sr, ss);
+  }
   StatusSlot slot(status);
-  const int rc = next().Sendrecv(pack_send ? ss.data : buf, pack_send ? sr.bytes : count,
-                                 pack_send ? MPI_PACKED : type, dest, sendtag, pack_recv ? rs.data : buf,
+  const int rc = next().Sendrecv(out.data, out.count, out.type, dest, sendtag, pack_recv ? rs.data : buf,
                                  pack_recv ? rr.bytes : count, pack_recv ? MPI_PACKED : type, source, recvtag, comm,
                                  slot.get());
   if (pack_recv) unpack_if_received(rc, rr, *slot.get(), rs, buf);
@@ -701,8 +708,8 @@ int sendrecv_replace(void* buf, int count, MPI_Datatype type, int dest, int send
 
 namespace {
 // Persistent sends of every mode (`Init`: the mode's slot in mpi::Next): the request sends
-// `r.bytes` MPI_PACKED bytes from a staging buffer it owns, which each start packs anew
-// from the application's buffer (before_start).
+// `r.bytes` MPI_PACKED bytes (or one split type, see split sends) from a staging buffer it
+// owns, which each start packs anew from the application's buffer (before_start).
 template <auto Init>
 int packed_send_init(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm comm,
                      MPI_Request* request) {
@@ -710,13 +717,16 @@ int packed_send_init(const void* buf, int count, MPI_Datatype type, int dest, in
   Staging s;
   if (!route(buf, count, type, dest, r) || !(s = staging_for(r)))
     return (next().*Init)(buf, count, type, dest, tag, comm, request);
-  const int rc = (next().*Init)(s.data, r.bytes, MPI_PACKED, dest, tag, comm, request);
+  const bool split = r.split != MPI_DATATYPE_NULL;
+  const int rc = split ? (next().*Init)(s.data, 1, r.split, dest, tag, comm, request)
+                       : (next().*Init)(s.data, r.bytes, MPI_PACKED, dest, tag, comm, request);
   if (rc != MPI_SUCCESS) {
     release_staging(s);
     return rc;
   }
   Pending p;
   p.kind = Pending::Kind::send;
+  p.split = split;
   p.persistent = true;
   p.active = false;
   p.staging = s;
@@ -768,8 +778,10 @@ void before_start(MPI_Request request) {
   Pending* p = find_pending(request);
   if (p == nullptr) return;
   if (p->kind == Pending::Kind::send) {
+    const std::int64_t bytes = p->count * p->layout->size;
     backend::cpu::pack(*p->layout, p->count, p->send_buf, p->staging.data);
-    core::counters().count_method(core::Method::host_pack, static_cast<std::uint64_t>(p->count * p->layout->size));
+    if (p->split) move_split_tail(p->staging.data, bytes);
+    core::counters().count_method(core::Method::host_pack, static_cast<std::uint64_t>(bytes));
   }
   p->active = true;
   p->unpacked = false;

@@ -43,6 +43,7 @@ struct Pending {
   bool persistent = false;
   bool active = true;     // persistent requests: started and not yet completed
   bool unpacked = false;  // receives: already unpacked (by MPI_Request_get_status)
+  bool split = false;     // persistent sends: a split send (exec/p2p.cpp), its tail moved at every start
   Staging staging;
   // Device buffers (a device method): the device staging and method; empty (method native)
   // for host operations, which use `staging`.

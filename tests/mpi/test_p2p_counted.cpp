@@ -118,7 +118,8 @@ TEST_CASE("Ibsend and Irsend host-pack a derived type with 8-byte blocks and for
   }
 }
 
-TEST_CASE("persistent Bsend_init, Ssend_init and Rsend_init host-pack the current data at every start") {
+// Persistent sends of every mode, as contiguous packed bytes or, `split`, as split sends.
+void persistent_modes(bool split) {
   struct Mode {
     const char* name;
     decltype(&exec::send_init) init;
@@ -128,7 +129,11 @@ TEST_CASE("persistent Bsend_init, Ssend_init and Rsend_init host-pack the curren
                         {"Ssend_init", exec::ssend_init, false},
                         {"Rsend_init", exec::rsend_init, false}};
   const int rank = p2p::world_rank();
-  int tag = 30;
+  const core::Config saved = core::config();
+  core::Config forced = saved;
+  forced.split_send = split ? core::SplitChoice::on : core::SplitChoice::off;
+  core::set_config_for_testing(forced);
+  int tag = split ? 60 : 30;
   for (const Mode& mode : modes) {
     for (const Case& c : kCases) {
       ++tag;
@@ -153,8 +158,10 @@ TEST_CASE("persistent Bsend_init, Ssend_init and Rsend_init host-pack the curren
           if (mode.buffered) attached = std::make_unique<Attached>(type);
           PMPI_Barrier(MPI_COMM_WORLD);
           const Methods methods;
+          const std::uint64_t splits_before = exec::split_sends();
           CHECK((round % 2 == 0 ? exec::start(&request) : exec::startall(1, &request)) == MPI_SUCCESS);
           CHECK(methods.host_pack() == (c.packed ? 1u : 0u));
+          CHECK(exec::split_sends() == splits_before + (split && c.packed ? 1u : 0u));
           CHECK(exec::wait(&request, MPI_STATUS_IGNORE) == MPI_SUCCESS);
           CHECK(request != MPI_REQUEST_NULL);
         } else {
@@ -167,7 +174,14 @@ TEST_CASE("persistent Bsend_init, Ssend_init and Rsend_init host-pack the curren
       }
     }
   }
+  core::set_config_for_testing(saved);
 }
+
+TEST_CASE("persistent Bsend_init, Ssend_init and Rsend_init host-pack the current data at every start") {
+  persistent_modes(false);
+}
+
+TEST_CASE("persistent sends as split sends carry the current data at every start") { persistent_modes(true); }
 
 TEST_CASE("Mrecv and Imrecv host-pack a derived type with 8-byte blocks and forward one with 4 KiB blocks") {
   const int rank = p2p::world_rank();
@@ -237,9 +251,9 @@ TEST_CASE("Mrecv and Imrecv of MPI_MESSAGE_NO_PROC go to the MPI and leave the b
 }
 
 TEST_CASE("split sends (STRIDER_SPLIT_SEND=1) carry the bytes of a contiguous packed send") {
-  // Blocking, nonblocking and Sendrecv sends of a 4 KiB and a 16 KiB vector of doubles leave
-  // as two blocks; rank 1 receives each once natively (typed) and once through Strider, and
-  // both must hold what a native transfer leaves.
+  // Blocking, nonblocking, Sendrecv and Sendrecv_replace sends of a 4 KiB and a 16 KiB vector
+  // of doubles leave as two blocks; rank 1 receives each once natively (typed) and once through
+  // Strider, and both must hold what a native transfer leaves.
   const int rank = p2p::world_rank();
   const core::Config saved = core::config();
   core::Config forced = saved;
@@ -248,7 +262,7 @@ TEST_CASE("split sends (STRIDER_SPLIT_SEND=1) carry the bytes of a contiguous pa
   int tag = 300;
   for (const char* spec : {"vector(512, 1, 3, double)", "vector(1024, 2, 5, double)"}) {
     const Type type(spec);
-    for (const char* call : {"send", "isend", "sendrecv"}) {
+    for (const char* call : {"send", "isend", "sendrecv", "sendrecv_replace"}) {
       for (const bool strider_recv : {false, true}) {
         ++tag;
         INFO(call << " of " << spec << " x " << kCount << (strider_recv ? ", Strider receive" : ", native receive"));
@@ -264,10 +278,13 @@ TEST_CASE("split sends (STRIDER_SPLIT_SEND=1) carry the bytes of a contiguous pa
             MPI_Request request = MPI_REQUEST_NULL;
             CHECK(exec::isend(data.base(), kCount, type.get(), 1, tag, MPI_COMM_WORLD, &request) == MPI_SUCCESS);
             CHECK(exec::wait(&request, MPI_STATUS_IGNORE) == MPI_SUCCESS);
-          } else {
+          } else if (call == std::string("sendrecv")) {
             int nothing = 0;
             CHECK(exec::sendrecv(data.base(), kCount, type.get(), 1, tag, &nothing, 0, MPI_INT, MPI_PROC_NULL, 0,
                                  MPI_COMM_WORLD, MPI_STATUS_IGNORE) == MPI_SUCCESS);
+          } else {
+            CHECK(exec::sendrecv_replace(data.base(), kCount, type.get(), 1, tag, MPI_PROC_NULL, 0, MPI_COMM_WORLD,
+                                         MPI_STATUS_IGNORE) == MPI_SUCCESS);
           }
           CHECK(methods.host_pack() == 1u);
           CHECK(exec::split_sends() == before + 1);
