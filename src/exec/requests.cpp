@@ -271,14 +271,15 @@ void deliver_received(const Pending& p, std::int64_t bytes) {
 void deliver_blocks(const Pending& p) {
   if (!p.collective) return;
   for (const StagedBlock& b : p.collective->blocks)
-    backend::cpu::unpack(*b.layout, b.count, static_cast<const char*>(p.staging.data) + b.offset, b.buf);
+    backend::cpu::unpack(*b.layout, b.count, static_cast<const char*>(p.staging.data) + b.offset, b.buf,
+                         backend::cpu::kReceiveStreamingThreshold);
 }
 
 void unpack_received(const types::Layout& layout, std::int64_t bytes, const void* packed, void* buf) {
   if (layout.size <= 0) return;
   const std::int64_t whole = bytes / layout.size;
   const std::int64_t rest = bytes - whole * layout.size;
-  if (whole > 0) backend::cpu::unpack(layout, whole, packed, buf);
+  if (whole > 0) backend::cpu::unpack(layout, whole, packed, buf, backend::cpu::kReceiveStreamingThreshold);
   if (rest > 0)
     backend::cpu::reference_unpack_partial(layout, whole, rest,
                                            static_cast<const char*>(packed) + whole * layout.size, buf);

@@ -224,6 +224,43 @@ TEST_CASE("Mrecv and Imrecv host-pack a derived type with 8-byte blocks and forw
   }
 }
 
+TEST_CASE("received messages of several MiB unpack (streamed) into the bytes a native transfer leaves") {
+  // 640 B blocks: long enough to be streamed at any alignment; kCount elements of 3.2 MB each,
+  // above backend::cpu::kReceiveStreamingThreshold. Host-pack forced, a blocking and a
+  // nonblocking receive, against the native result.
+  const int rank = p2p::world_rank();
+  const core::Config saved = core::config();
+  core::Config forced = saved;
+  forced.method = core::MethodChoice::host_pack;
+  core::set_config_for_testing(forced);
+  const Type type("vector(5000, 80, 160, double)");
+  int tag = 70;
+  for (const bool nonblocking : {false, true}) {
+    ++tag;
+    INFO((nonblocking ? "Irecv" : "Recv") << " of " << kCount << " x 3.2 MB");
+    const std::uint64_t data_seed = p2p::mix(71, tag);
+    if (rank == 0) {
+      p2p::Buffer data = type.buffer(kCount, data_seed);
+      CHECK(exec::send(data.base(), kCount, type.get(), 1, tag, MPI_COMM_WORLD) == MPI_SUCCESS);
+      continue;
+    }
+    p2p::Buffer got = type.buffer(kCount, 72);
+    const Methods methods;
+    MPI_Status status{};
+    if (nonblocking) {
+      MPI_Request request = MPI_REQUEST_NULL;
+      CHECK(exec::irecv(got.base(), kCount, type.get(), 0, tag, MPI_COMM_WORLD, &request) == MPI_SUCCESS);
+      CHECK(exec::wait(&request, &status) == MPI_SUCCESS);
+    } else {
+      CHECK(exec::recv(got.base(), kCount, type.get(), 0, tag, MPI_COMM_WORLD, &status) == MPI_SUCCESS);
+    }
+    CHECK(methods.host_pack() == 1u);
+    CHECK(p2p::diff_bytes(got.bytes, native_result(type, kCount, data_seed, 72)) == "");
+    CHECK(p2p::info(status, type.get()).count == kCount);
+  }
+  core::set_config_for_testing(saved);
+}
+
 TEST_CASE("Mrecv and Imrecv of MPI_MESSAGE_NO_PROC go to the MPI and leave the buffer untouched") {
   const Type type(kCases[0].spec);
   for (const bool nonblocking : {false, true}) {

@@ -550,7 +550,8 @@ void run_transposed(const Folded& f, int near_dim, StridedPtr<Pack> s, PackedPtr
 // The tuning of one folded piece (see Stream, Prefetching and Paced for the measurements).
 constexpr std::int64_t kPrefetchSpan = std::int64_t{1} << 20;
 template <bool Pack>
-Tuning tune(const Folded& f, std::int64_t packed_bytes, const void* packed, const void* strided) {
+Tuning tune(const Folded& f, std::int64_t packed_bytes, const void* packed, const void* strided,
+            std::int64_t stream_from) {
   Tuning t;
   const std::int64_t stride = f.dims[0].stride;
   const std::int64_t inner = stride < 0 ? -stride : stride;
@@ -573,16 +574,17 @@ Tuning tune(const Folded& f, std::int64_t packed_bytes, const void* packed, cons
     // blocks at 16x stride: 4.1 -> 8.5 GB/s; 512 B at 2x 6.4 -> 13.2; 4 KiB 8.2 -> 15.8).
     bool lines = reinterpret_cast<std::uintptr_t>(strided) % 64 == 0 && f.bytes % 64 == 0;
     for (int i = 0; i < f.nd; ++i) lines = lines && f.dims[i].stride % 64 == 0;
-    // Streaming, from the pack threshold up (8 MiB: 64 B blocks at 2x 9.5 -> 27 GB/s, 512 B
-    // 10.4 -> 15.6, 4 KiB even). Below it the lines may be read back from L3: 4 MiB of 4 KiB
-    // blocks at 2x streamed 14 against 35 GB/s. Blocks of 512 B or more need not be aligned
+    // Streaming, from `stream_from` up: by default the pack threshold (8 MiB: 64 B blocks at
+    // 2x 9.5 -> 27 GB/s, 512 B 10.4 -> 15.6, 4 KiB even). Below it the lines may be read back
+    // from L3: 4 MiB of 4 KiB blocks at 2x streamed 14 against 35 GB/s (see
+    // kReceiveStreamingThreshold for received messages). Blocks of 512 B or more need not be aligned
     // (64 MiB of 512 B blocks at 2x, 16 B off a line: 5.1 -> 6.7; 4 KiB: 5.8 -> 10.9).
     // Short blocks far apart use a fraction of L3's sets, so they stream from a 32 MiB span up
     // (64 B blocks at 16x, 2 MiB: 10.3 prefetched -> 14.6; at 8x, 4 MiB: 7.5 -> 12.4; 16x,
     // 1 MiB, a 16 MiB span: 16.5 -> 10.2, so not there; 512 B at 16x, 4 MiB: 23 -> 12).
     const bool far = f.bytes <= kMemcpyThreshold && blocks * inner >= 4 * kStreamingThreshold;
     t.stream = f.bytes >= 64 && (lines || f.bytes >= 512) &&
-               (packed_bytes >= kStreamingThreshold || (lines && far));
+               (packed_bytes >= stream_from || (lines && far));
     if (!t.stream && lines && stride >= 64 && f.bytes <= kMemcpyThreshold && blocks * stride >= kPrefetchSpan) {
       t.ahead = std::max<std::int64_t>(8 * stride, 2048);
     }
@@ -629,7 +631,8 @@ PackedPtr<Pack> run_pieces(const Layout& layout, std::size_t level, StridedPtr<P
 }
 
 template <bool Pack>
-void run(const Layout& layout, std::int64_t count, StridedPtr<Pack> s, PackedPtr<Pack> p) {
+void run(const Layout& layout, std::int64_t count, StridedPtr<Pack> s, PackedPtr<Pack> p,
+         std::int64_t stream_from = kStreamingThreshold) {
   if (count <= 0 || layout.size <= 0 || layout.pieces.empty()) return;
   if (layout.pieces.size() == 1) {
     Folded f;
@@ -648,7 +651,7 @@ void run(const Layout& layout, std::int64_t count, StridedPtr<Pack> s, PackedPtr
         run_transposed<Pack>(f, near, s + f.offset, p);
         return;
       }
-      run_piece<Pack>(s + f.offset, f.bytes, f.dims, f.nd, p, tune<Pack>(f, count * layout.size, p, s + f.offset));
+      run_piece<Pack>(s + f.offset, f.bytes, f.dims, f.nd, p, tune<Pack>(f, count * layout.size, p, s + f.offset, stream_from));
       return;
     }
   }
@@ -664,8 +667,8 @@ void pack(const types::Layout& layout, std::int64_t count, const void* in, void*
   run<true>(layout, count, static_cast<const Byte*>(in), static_cast<Byte*>(out));
 }
 
-void unpack(const types::Layout& layout, std::int64_t count, const void* in, void* out) {
-  run<false>(layout, count, static_cast<Byte*>(out), static_cast<const Byte*>(in));
+void unpack(const types::Layout& layout, std::int64_t count, const void* in, void* out, std::int64_t stream_from) {
+  run<false>(layout, count, static_cast<Byte*>(out), static_cast<const Byte*>(in), stream_from);
 }
 
 }  // namespace strider::backend::cpu
