@@ -35,6 +35,20 @@ struct Type : p2p::Type {
   p2p::Buffer buffer(int count, std::uint64_t seed) const { return p2p::Buffer(*this, count, seed); }
 };
 
+// The configuration with `change` applied, for the scope; the previous one restored after.
+template <class Change>
+struct ScopedConfig {
+  core::Config saved = core::config();
+  explicit ScopedConfig(Change change) {
+    core::Config c = saved;
+    change(c);
+    core::set_config_for_testing(c);
+  }
+  ScopedConfig(const ScopedConfig&) = delete;
+  ScopedConfig& operator=(const ScopedConfig&) = delete;
+  ~ScopedConfig() { core::set_config_for_testing(saved); }
+};
+
 // The messages this rank counted per method since construction.
 struct Methods {
   std::uint64_t host_pack_before = core::counters().method_calls(core::Method::host_pack);
@@ -129,10 +143,8 @@ void persistent_modes(bool split) {
                         {"Ssend_init", exec::ssend_init, false},
                         {"Rsend_init", exec::rsend_init, false}};
   const int rank = p2p::world_rank();
-  const core::Config saved = core::config();
-  core::Config forced = saved;
-  forced.split_send = split ? core::SplitChoice::on : core::SplitChoice::off;
-  core::set_config_for_testing(forced);
+  const ScopedConfig config(
+      [&](core::Config& c) { c.split_send = split ? core::SplitChoice::on : core::SplitChoice::off; });
   int tag = split ? 60 : 30;
   for (const Mode& mode : modes) {
     for (const Case& c : kCases) {
@@ -174,7 +186,6 @@ void persistent_modes(bool split) {
       }
     }
   }
-  core::set_config_for_testing(saved);
 }
 
 TEST_CASE("persistent Bsend_init, Ssend_init and Rsend_init host-pack the current data at every start") {
@@ -229,10 +240,7 @@ TEST_CASE("received messages of several MiB unpack (streamed) into the bytes a n
   // above backend::cpu::kReceiveStreamingThreshold. Host-pack forced, a blocking and a
   // nonblocking receive, against the native result.
   const int rank = p2p::world_rank();
-  const core::Config saved = core::config();
-  core::Config forced = saved;
-  forced.method = core::MethodChoice::host_pack;
-  core::set_config_for_testing(forced);
+  const ScopedConfig config([](core::Config& c) { c.method = core::MethodChoice::host_pack; });
   const Type type("vector(5000, 80, 160, double)");
   int tag = 70;
   for (const bool nonblocking : {false, true}) {
@@ -258,7 +266,6 @@ TEST_CASE("received messages of several MiB unpack (streamed) into the bytes a n
     CHECK(p2p::diff_bytes(got.bytes, native_result(type, kCount, data_seed, 72)) == "");
     CHECK(p2p::info(status, type.get()).count == kCount);
   }
-  core::set_config_for_testing(saved);
 }
 
 TEST_CASE("Mrecv and Imrecv of MPI_MESSAGE_NO_PROC go to the MPI and leave the buffer untouched") {
@@ -292,10 +299,7 @@ TEST_CASE("split sends (STRIDER_SPLIT_SEND=1) carry the bytes of a contiguous pa
   // of doubles leave as two blocks; rank 1 receives each once natively (typed) and once through
   // Strider, and both must hold what a native transfer leaves.
   const int rank = p2p::world_rank();
-  const core::Config saved = core::config();
-  core::Config forced = saved;
-  forced.split_send = core::SplitChoice::on;
-  core::set_config_for_testing(forced);
+  const ScopedConfig config([](core::Config& c) { c.split_send = core::SplitChoice::on; });
   int tag = 300;
   for (const char* spec : {"vector(512, 1, 3, double)", "vector(1024, 2, 5, double)"}) {
     const Type type(spec);
@@ -343,5 +347,4 @@ TEST_CASE("split sends (STRIDER_SPLIT_SEND=1) carry the bytes of a contiguous pa
       }
     }
   }
-  core::set_config_for_testing(saved);
 }
