@@ -37,7 +37,7 @@ struct HostRoute {
   bool packed = false;  // host_pack; otherwise native
   std::shared_ptr<const types::Layout> layout;
   int bytes = 0;       // packed bytes of the message
-  MPI_Datatype split = MPI_DATATYPE_NULL;  // sends leave as one of this two-block type (see split sends in exec/p2p.cpp)
+  MPI_Datatype split = MPI_DATATYPE_NULL;  // sends as one of this type (split sends, exec/p2p.cpp)
 };
 inline constexpr std::size_t kHostRoutes = 512;  // direct-mapped: room for a few hundred types
 using HostRoutes = std::array<HostRoute, kHostRoutes>;

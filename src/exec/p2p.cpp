@@ -50,7 +50,7 @@ struct Route {
   int bytes = 0;
   core::Method method = core::Method::host_pack;  // or a device method (device buffers)
   int device = -1;                                // device buffers: the buffer's device
-  MPI_Datatype split = MPI_DATATYPE_NULL;         // host-pack sends: as one of this type (split sends, below)
+  MPI_Datatype split = MPI_DATATYPE_NULL;         // host-pack sends: as one of this type (below)
   bool on_device() const { return method != core::Method::host_pack; }
 };
 
@@ -241,22 +241,26 @@ Staging staging_for(const Route& r) {
 }
 
 // What a host-packed send hands the MPI: its staging as `bytes` MPI_PACKED, or for a split
-// send one element of the split type, after moving the tail (see split sends above).
+// send one element of the split type (see split sends above).
 struct Wire {
   const void* data;
   int count;
   MPI_Datatype type;
 };
+Wire wire_of(const Route& r, const Staging& s) {
+  if (r.split == MPI_DATATYPE_NULL) return {s.data, r.bytes, MPI_PACKED};
+  return {s.data, 1, r.split};
+}
 // Readies `bytes` packed bytes in `staging` for a split send: the tail moved, the send counted.
 void move_split_tail(void* staging, std::int64_t bytes) {
   auto* b = static_cast<unsigned char*>(staging);
   std::memcpy(b + bytes, b + bytes - mpi::kSplitTail, mpi::kSplitTail);
   g_split_sends.fetch_add(1, std::memory_order_relaxed);
 }
+// The wire of a freshly packed staging buffer, readied to go.
 Wire wire(const Route& r, const Staging& s) {
-  if (r.split == MPI_DATATYPE_NULL) return {s.data, r.bytes, MPI_PACKED};
-  move_split_tail(s.data, r.bytes);
-  return {s.data, 1, r.split};
+  if (r.split != MPI_DATATYPE_NULL) move_split_tail(s.data, r.bytes);
+  return wire_of(r, s);
 }
 
 void count_native() { core::counters().count_method(core::Method::native, 0); }
@@ -717,16 +721,15 @@ int packed_send_init(const void* buf, int count, MPI_Datatype type, int dest, in
   Staging s;
   if (!route(buf, count, type, dest, r) || !(s = staging_for(r)))
     return (next().*Init)(buf, count, type, dest, tag, comm, request);
-  const bool split = r.split != MPI_DATATYPE_NULL;
-  const int rc = split ? (next().*Init)(s.data, 1, r.split, dest, tag, comm, request)
-                       : (next().*Init)(s.data, r.bytes, MPI_PACKED, dest, tag, comm, request);
+  const Wire w = wire_of(r, s);  // each start packs and readies it (before_start)
+  const int rc = (next().*Init)(w.data, w.count, w.type, dest, tag, comm, request);
   if (rc != MPI_SUCCESS) {
     release_staging(s);
     return rc;
   }
   Pending p;
   p.kind = Pending::Kind::send;
-  p.split = split;
+  p.split = r.split != MPI_DATATYPE_NULL;
   p.persistent = true;
   p.active = false;
   p.staging = s;
