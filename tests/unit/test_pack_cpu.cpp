@@ -110,7 +110,9 @@ void check(const Layout& l, std::int64_t count, int in_align = 0, int out_align 
     return static_cast<std::int64_t>((boundary - addr % boundary) % boundary);
   };
   auto base16 = [&](std::vector<unsigned char>& v) { return base(v, 16); };
-  std::vector<unsigned char> strided_buf(static_cast<std::size_t>(strided_len + 64));
+  REQUIRE((in_align >= 0 && in_align < 64));
+  // Room for up to 63 bytes to the next line and `in_align` more.
+  std::vector<unsigned char> strided_buf(static_cast<std::size_t>(strided_len + 128));
   const std::int64_t s0 = base(strided_buf, 64) + in_align;
   std::copy(strided.begin(), strided.end() - 16, strided_buf.begin() + s0);
   const unsigned char* user = strided_buf.data() + s0 + origin;
@@ -290,6 +292,11 @@ TEST_CASE("pack_cpu streamed and prefetched unpacks give the same bytes", "[pack
   check(strided(64, 128, {{lines / 4, 384}}), 2, 0, 5);     // incount 2
   check(strided(0, 64, {{9000, 256}, {3, 64 * 1024 * 40}}), 1, 0, 0);  // prefetched, 2-D
   check(strided(0, 128, {{8192, 4096}}), 1, 0, 0);         // 1 MiB over 32 MiB: streamed
+  // Blocks of 192 B or more off a line: ordinary stores at the partial ends, whole lines streamed.
+  check(strided(0, 192, {{lines / 3, 384}}), 1, 16, 0);     // two whole lines and two ends
+  check(strided(0, 200, {{lines / 3, 600}}), 1, 5, 1);      // an odd length at an odd offset
+  check(strided(0, 1000, {{lines / 15, -2000}}), 1, 40, 0); // backwards, a head of 24 B
+  check(strided(0, 193, {{lines / 3, 193 * 3}}), 1, 0, 0);  // heads and tails of every length
 }
 
 // Short lists of dimensionless pieces repeated many times run field by field over tiles.

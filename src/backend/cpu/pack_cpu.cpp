@@ -115,23 +115,35 @@ struct Stream {
     }
   }
 };
-// Unpack into a large strided destination: the same non-temporal stores on the strided side,
-// where each block is written whole and will not be read back from cache by this call. Any
-// length of 16 bytes or more, any destination: an ordinary store covers the unaligned head and
-// tail (overlapping bytes get the same values). tune() takes it for whole-line blocks and for
-// blocks of 512 B or more: a 64 B block straddling two lines leaves two partial write-combining
-// flushes (2.7 against 5.6 GB/s with ordinary stores).
-struct StreamStrided {
+// Unpack into a large strided destination: non-temporal stores for the whole lines of each
+// block, which this call writes in full and will not read back; ordinary stores for a partial
+// line at either end, which must be read for ownership anyway. Non-temporal stores to part of a
+// line leave a partial write-combining flush: 64 B blocks straddling two lines 2.7 against 5.6
+// GB/s with ordinary stores, and blocks 16 B off a line streamed 16 bytes at a time lost
+// 4-40% against whole lines only (64 MiB at 2x stride, 512 B 9.5 -> 11.1 GB/s,
+// 1 KiB 11.4 -> 11.9; 4 MiB of 192 B blocks 5.5 -> 9.1). tune() takes it for whole-line blocks
+// and for blocks of 192 B or more (two whole lines at any alignment). `ahead`, for blocks with
+// partial lines, prefetches the two end lines of a later block with intent to write (64 MiB of
+// 512 B blocks 16 B off a line: 11.1 -> 12.2 GB/s; 4 MiB of 192 B: 9.1 -> 11.7); for
+// whole-line blocks it would only fetch lines the streaming stores replace (64 B: 12.8 -> 6.3).
+struct StreamLines {
   std::int64_t n;
+  std::int64_t ahead;  // 0: none
   std::int64_t bytes() const { return n; }
   void operator()(Byte* d, const Byte* s) const {
-    const auto head = static_cast<std::int64_t>((16 - reinterpret_cast<std::uintptr_t>(d) % 16) % 16);
-    if (head != 0) copy16(d, s);
-    std::int64_t i = head;
-    for (; i + 16 <= n; i += 16) {
-      _mm_stream_si128(reinterpret_cast<__m128i*>(d + i), _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i)));
+    const auto at = reinterpret_cast<std::uintptr_t>(d);
+    if (ahead != 0) {
+      __builtin_prefetch(reinterpret_cast<const void*>(at + static_cast<std::uintptr_t>(ahead)), 1, 3);
+      __builtin_prefetch(reinterpret_cast<const void*>(at + static_cast<std::uintptr_t>(ahead + n - 1)), 1, 3);
     }
-    if (i < n) copy16(d + n - 16, s + n - 16);
+    std::int64_t i = std::min(static_cast<std::int64_t>((64 - at % 64) % 64), n);
+    if (i > 0) copy_any(d, s, i);
+    for (; i + 64 <= n; i += 64) {
+      for (int k = 0; k < 64; k += 16) {
+        _mm_stream_si128(reinterpret_cast<__m128i*>(d + i + k), _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i + k)));
+      }
+    }
+    if (i < n) copy_any(d + i, s + i, n - i);
   }
 };
 #endif
@@ -182,8 +194,9 @@ struct Paced {
 
 // Per-call choices for one folded piece, made in run() from its shape and size.
 struct Tuning {
-  bool stream = false;     // non-temporal stores: Stream (pack), StreamStrided (unpack)
+  bool stream = false;     // non-temporal stores: Stream (pack), StreamLines (unpack)
   std::int64_t ahead = 0;  // software prefetch distance (Prefetching), 0 for none
+  std::int64_t stream_ahead = 0;  // StreamLines' prefetch distance for partial lines, 0 for none
   bool pace = false;       // unpack: Paced
 };
 
@@ -314,7 +327,7 @@ void run_piece(StridedPtr<Pack> s, std::int64_t bytes, const D* d, int nd, Packe
     if constexpr (Pack) {
       run_copy<Pack>(Stream{bytes}, s, d, nd, p, t);
     } else {
-      run_copy<Pack>(StreamStrided{bytes}, s, d, nd, p, t);
+      run_copy<Pack>(StreamLines{bytes, t.stream_ahead}, s, d, nd, p, t);
     }
     _mm_sfence();  // order the weakly-ordered stores before anyone reads the output
     return;
@@ -549,6 +562,7 @@ void run_transposed(const Folded& f, int near_dim, StridedPtr<Pack> s, PackedPtr
 
 // The tuning of one folded piece (see Stream, Prefetching and Paced for the measurements).
 constexpr std::int64_t kPrefetchSpan = std::int64_t{1} << 20;
+constexpr std::int64_t kStreamAnyAlignment = 192;
 template <bool Pack>
 Tuning tune(const Folded& f, std::int64_t packed_bytes, const void* packed, const void* strided,
             std::int64_t stream_from) {
@@ -577,14 +591,20 @@ Tuning tune(const Folded& f, std::int64_t packed_bytes, const void* packed, cons
     // Streaming, from `stream_from` up: by default the pack threshold (8 MiB: 64 B blocks at
     // 2x 9.5 -> 27 GB/s, 512 B 10.4 -> 15.6, 4 KiB even). Below it the lines may be read back
     // from L3: 4 MiB of 4 KiB blocks at 2x streamed 14 against 35 GB/s (see
-    // kReceiveStreamingThreshold for received messages). Blocks of 512 B or more need not be aligned
-    // (64 MiB of 512 B blocks at 2x, 16 B off a line: 5.1 -> 6.7; 4 KiB: 5.8 -> 10.9).
+    // kReceiveStreamingThreshold for received messages). Blocks of 192 B or more need not be
+    // aligned (16 B off a line, 2x stride, ordinary stores against StreamLines: 64 MiB of
+    // 192 B blocks 6.2 -> 8.0 GB/s, 512 B 5.6 -> 12.2, 4 KiB 6.8 -> 11.5; 4 MiB of 192 B at 3x
+    // 6.5 -> 12.0); 128 B and 160 B blocks off a line gained nothing.
     // Short blocks far apart use a fraction of L3's sets, so they stream from a 32 MiB span up
     // (64 B blocks at 16x, 2 MiB: 10.3 prefetched -> 14.6; at 8x, 4 MiB: 7.5 -> 12.4; 16x,
     // 1 MiB, a 16 MiB span: 16.5 -> 10.2, so not there; 512 B at 16x, 4 MiB: 23 -> 12).
     const bool far = f.bytes <= kMemcpyThreshold && blocks * inner >= 4 * kStreamingThreshold;
-    t.stream = f.bytes >= 64 && (lines || f.bytes >= 512) &&
+    t.stream = f.bytes >= 64 && (lines || f.bytes >= kStreamAnyAlignment) &&
                (packed_bytes >= stream_from || (lines && far));
+    if (t.stream && !lines) {
+      const std::int64_t ahead = std::max<std::int64_t>(8 * inner, 2048);  // in the walk's direction
+      t.stream_ahead = stride < 0 ? -ahead : ahead;
+    }
     if (!t.stream && lines && stride >= 64 && f.bytes <= kMemcpyThreshold && blocks * stride >= kPrefetchSpan) {
       t.ahead = std::max<std::int64_t>(8 * stride, 2048);
     }
