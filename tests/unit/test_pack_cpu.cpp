@@ -297,6 +297,8 @@ TEST_CASE("pack_cpu streamed and prefetched unpacks give the same bytes", "[pack
   check(strided(0, 200, {{lines / 3, 600}}), 1, 5, 1);      // an odd length at an odd offset
   check(strided(0, 1000, {{lines / 15, -2000}}), 1, 40, 0); // backwards, a head of 24 B
   check(strided(0, 193, {{lines / 3, 193 * 3}}), 1, 0, 0);  // heads and tails of every length
+  // Pack of long blocks from a source over 32 MiB: prefetched ahead of memcpy.
+  check(strided(0, 4100, {{4100, 8200}}), 1, 3, 5);
 }
 
 // Short lists of dimensionless pieces repeated many times run field by field over tiles.
