@@ -224,8 +224,7 @@ int run_staged(std::vector<Block>& blocks, Call&& call) {
   const int rc = call(s, arguments);
   if (rc == MPI_SUCCESS) {
     for (const Block& b : blocks)
-      if (b.staged() && !b.send)
-        backend::cpu::unpack(*b.layout, b.count, s.recv + b.offset, b.buf, backend::cpu::kReceiveStreamingThreshold);
+      if (b.staged() && !b.send) unpack_received(*b.layout, b.count * b.layout->size, s.recv + b.offset, b.buf);
     count_blocks(blocks);
   }
   release_staging(s.staging);

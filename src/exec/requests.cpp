@@ -271,8 +271,7 @@ void deliver_received(const Pending& p, std::int64_t bytes) {
 void deliver_blocks(const Pending& p) {
   if (!p.collective) return;
   for (const StagedBlock& b : p.collective->blocks)
-    backend::cpu::unpack(*b.layout, b.count, static_cast<const char*>(p.staging.data) + b.offset, b.buf,
-                         backend::cpu::kReceiveStreamingThreshold);
+    unpack_received(*b.layout, b.count * b.layout->size, static_cast<const char*>(p.staging.data) + b.offset, b.buf);
 }
 
 void unpack_received(const types::Layout& layout, std::int64_t bytes, const void* packed, void* buf) {

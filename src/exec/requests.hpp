@@ -119,7 +119,8 @@ void deliver_received(const Pending& p, std::int64_t bytes);
 // Unpacks every staged receive block of a completed collective from its staging buffer.
 void deliver_blocks(const Pending& p);
 
-// Unpacks `bytes` received packed bytes (a whole message, possibly ending inside an element).
+// Unpacks `bytes` received packed bytes (a whole message, possibly ending inside an element,
+// or a collective's staged block), streaming from kReceiveStreamingThreshold.
 void unpack_received(const types::Layout& layout, std::int64_t bytes, const void* packed, void* buf);
 
 }  // namespace strider::exec

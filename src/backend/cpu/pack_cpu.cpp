@@ -570,6 +570,7 @@ Tuning tune(const Folded& f, std::int64_t packed_bytes, const void* packed, cons
   const std::int64_t stride = f.dims[0].stride;
   const std::int64_t inner = stride < 0 ? -stride : stride;
   const std::int64_t blocks = packed_bytes / f.bytes;
+  const std::int64_t ahead = std::max<std::int64_t>(8 * inner, 2048);  // prefetches: 8 blocks, 2 KiB at least
   if constexpr (Pack) {
     // Streaming pays for short blocks from a dense source (64 B blocks at 2x stride, 64 MiB:
     // 4.8 -> 7.1 GB/s on one day, a loss without prefetching on another) and loses for sparse
@@ -578,17 +579,15 @@ Tuning tune(const Folded& f, std::int64_t packed_bytes, const void* packed, cons
     t.stream = packed_bytes >= kStreamingThreshold && f.bytes % 16 == 0 &&
                f.bytes <= kMemcpyThreshold && inner <= 4 * f.bytes &&
                reinterpret_cast<std::uintptr_t>(packed) % 16 == 0;
-    if (stride >= 64 && f.bytes >= 64 && f.bytes <= kMemcpyThreshold &&
-        blocks * stride >= kPrefetchSpan) {
-      t.ahead = std::max<std::int64_t>(8 * stride, 2048);  // at least 8 blocks and 2 KiB ahead
-    }
     // Long blocks (memcpy's) from a source far larger than L3: the first line of a block 8
     // strides ahead, so that its fetch starts before memcpy reaches it (bench/pack, 64 MiB at 2x
     // stride, 512 B and 4 KiB blocks, two runs each: 0.89-1.09x native, mean 0.97, before;
     // 0.96-1.09x, mean 1.03, after).
-    if (stride > f.bytes && f.bytes > kMemcpyThreshold && blocks * stride >= 4 * kStreamingThreshold) {
-      t.ahead = std::max<std::int64_t>(8 * stride, 2048);
-    }
+    const bool short_blocks = stride >= 64 && f.bytes >= 64 && f.bytes <= kMemcpyThreshold &&
+                              blocks * stride >= kPrefetchSpan;
+    const bool long_blocks = stride > f.bytes && f.bytes > kMemcpyThreshold &&
+                             blocks * stride >= 4 * kStreamingThreshold;
+    if (short_blocks || long_blocks) t.ahead = ahead;
   } else {
     t.pace = f.bytes < 64 && inner != 0 && inner % 512 == 0 && blocks >= 64;
     // Every block whole lines of its own (in memory much larger than L3, 64 MiB packed, 64 B
@@ -608,12 +607,9 @@ Tuning tune(const Folded& f, std::int64_t packed_bytes, const void* packed, cons
     const bool far = f.bytes <= kMemcpyThreshold && blocks * inner >= 4 * kStreamingThreshold;
     t.stream = f.bytes >= 64 && (lines || f.bytes >= kStreamAnyAlignment) &&
                (packed_bytes >= stream_from || (lines && far));
-    if (t.stream && !lines) {
-      const std::int64_t ahead = std::max<std::int64_t>(8 * inner, 2048);  // in the walk's direction
-      t.stream_ahead = stride < 0 ? -ahead : ahead;
-    }
+    if (t.stream && !lines) t.stream_ahead = stride < 0 ? -ahead : ahead;  // in the walk's direction
     if (!t.stream && lines && stride >= 64 && f.bytes <= kMemcpyThreshold && blocks * stride >= kPrefetchSpan) {
-      t.ahead = std::max<std::int64_t>(8 * stride, 2048);
+      t.ahead = ahead;
     }
   }
   return t;
