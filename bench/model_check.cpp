@@ -4,10 +4,15 @@
 // the method the installed model chooses for it.
 //
 //   mpiexec -n 2 strider_bench_model_check [--quick] [--json FILE]
+//   strider_bench_model_check --replay FILE
 //
 // Reports how often the model's choice was the fastest measured and its regret (the chosen
 // method's time / the fastest method's time), next to the built-in defaults' choice and the
-// two fixed policies. The model is loaded as at MPI_Init ($STRIDER_CACHE_DIR, ...). The sweep
+// two fixed policies. The model is loaded as at MPI_Init ($STRIDER_CACHE_DIR, ...). --replay
+// measures nothing: it takes the times a previous run wrote with --json and re-makes each
+// message's choice with this build and the model loaded now, so that a change to the choice
+// logic can be scored against runs already made (point STRIDER_CACHE_DIR at the model file
+// that run used); it lists the choices that changed, then the same summary. The sweep
 // deliberately sits off strider-measure's grid (blocks, strides and sizes it did not measure).
 // Every message's data is verified on the receiver. Times are medians over samples of
 // exchange times (both ranks send one message and receive one at once with MPI_Sendrecv, as
@@ -24,6 +29,7 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -193,6 +199,87 @@ nlohmann::json summary_json(const Summary& s) {
           {"mean_regret", s.mean_regret}};
 }
 
+// A case's row before any timing: its size and the choices of the installed model and of the
+// built-in defaults, with the installed model's predictions.
+Row decided(const Case& c, const strider::types::Layout& layout, plan::Locality locality) {
+  Row r;
+  r.name = c.name;
+  r.bytes = static_cast<double>(layout.size);
+  r.block = r.bytes / static_cast<double>(std::max<std::int64_t>(1, layout.block_count()));
+  plan::Request request;
+  request.layout = &layout;
+  request.count = 1;
+  request.locality = locality;
+  r.chosen = plan::choose_p2p(request).method;
+  r.defaults = plan::predict(plan::default_model(), layout, 1, locality, strider::memory::Kind::host, false).best;
+  const plan::Prediction pred =
+      plan::predict(*plan::installed_model(), layout, 1, locality, strider::memory::Kind::host, false);
+  for (const auto& e : pred.estimates) (e.method == Method::native ? r.predicted_native : r.predicted_host_pack) = e.seconds;
+  return r;
+}
+
+// --replay: the rows of a previous run's JSON (`path`), each with the choice this build makes
+// now for its case; false when the file cannot be read or names a case this build lacks.
+bool replay_rows(const std::string& path, std::vector<Row>& rows) {
+  try {
+    std::ifstream in(path);
+    const nlohmann::json j = nlohmann::json::parse(in);
+    const bool quick = j.value("quick", false);
+    const plan::Locality locality =
+        j.value("locality", "intra-node") == "inter-node" ? plan::Locality::inter_node : plan::Locality::intra_node;
+    const nlohmann::json& cases = j.at("cases");
+    for (Case& c : make_cases(quick)) {
+      const auto layout = strider::types::type_cache().find(c.type);
+      const auto recorded = std::find_if(cases.begin(), cases.end(),
+                                         [&](const nlohmann::json& r) { return r.value("case", "") == c.name; });
+      if (!layout || recorded == cases.end()) throw std::runtime_error("no case '" + c.name + "'");
+      Row r = decided(c, *layout, locality);
+      r.native = recorded->at("seconds").at("native").get<double>();
+      r.host_pack = recorded->at("seconds").at("host-pack").get<double>();
+      r.verified = recorded->value("verified", false);
+      const std::string before = recorded->value("model_choice", "");
+      if (before != core::method_name(r.chosen))
+        std::printf("%-24s %s -> %s: regret %.3f -> %.3f\n", r.name.c_str(), before.c_str(),
+                    std::string(core::method_name(r.chosen)).c_str(), recorded->value("regret", 0.0),
+                    r.time_of(r.chosen) / r.best());
+      rows.push_back(r);
+      exec::type_free(&c.type);
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "strider_bench_model_check: cannot replay %s: %s\n", path.c_str(), e.what());
+    return false;
+  }
+  return true;
+}
+
+struct Summaries {
+  Summary model, defaults, native, host_pack;
+};
+
+// Prints the policies' table and the targets (rank 0); data verified when every row was.
+Summaries report(const std::vector<Row>& rows, bool measured) {
+  Summaries s;
+  s.model = summarise(rows, [](const Row& r) { return r.chosen; });
+  s.defaults = summarise(rows, [](const Row& r) { return r.defaults; });
+  s.native = summarise(rows, [](const Row&) { return Method::native; });
+  s.host_pack = summarise(rows, [](const Row&) { return Method::host_pack; });
+  const bool all_ok = std::all_of(rows.begin(), rows.end(), [](const Row& r) { return r.verified; });
+  std::printf("\n%-22s %10s %14s %13s %13s   (%zu messages)\n", "policy", "fastest", "median regret",
+              "worst regret", "mean regret", rows.size());
+  auto line = [](const char* name, const Summary& sum) {
+    std::printf("%-22s %9.0f%% %14.3f %13.3f %13.3f\n", name, 100 * sum.fastest_fraction, sum.median_regret,
+                sum.worst_regret, sum.mean_regret);
+  };
+  line(measured ? "measured model" : "model (defaults)", s.model);
+  line("built-in defaults", s.defaults);
+  line("always native", s.native);
+  line("always host-pack", s.host_pack);
+  std::printf("targets: median regret <= 1.10: %s, worst <= 1.5: %s; data verified: %s\n",
+              s.model.median_regret <= 1.10 ? "met" : "MISSED", s.model.worst_regret <= 1.5 ? "met" : "MISSED",
+              all_ok ? "yes" : "NO");
+  return s;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -201,18 +288,38 @@ int main(int argc, char** argv) {
   PMPI_Comm_rank(MPI_COMM_WORLD, &rank);
   PMPI_Comm_size(MPI_COMM_WORLD, &size);
   bool quick = false;
-  std::string json_path;
+  std::string json_path, replay_path;
   for (int i = 1; i < argc; ++i) {
     const std::string_view a = argv[i];
     if (a == "--quick") {
       quick = true;
     } else if (a == "--json" && i + 1 < argc) {
       json_path = argv[++i];
+    } else if (a == "--replay" && i + 1 < argc) {
+      replay_path = argv[++i];
     } else {
-      if (rank == 0) std::fprintf(stderr, "usage: mpiexec -n 2 %s [--quick] [--json FILE]\n", argv[0]);
+      if (rank == 0)
+        std::fprintf(stderr, "usage: mpiexec -n 2 %s [--quick] [--json FILE]\n       %s --replay FILE\n", argv[0], argv[0]);
       PMPI_Finalize();
       return 2;
     }
+  }
+  if (!replay_path.empty()) {
+    core::set_log_rank(rank);
+    exec::load_model(rank);
+    int rc = 0;
+    if (rank == 0) {
+      std::vector<Row> rows;
+      std::printf("Model check replayed from %s with model %s; choices that changed:\n", replay_path.c_str(),
+                  plan::installed_model()->source.c_str());
+      if (!replay_rows(replay_path, rows)) {
+        rc = 1;
+      } else {
+        report(rows, plan::installed_model()->measured);
+      }
+    }
+    PMPI_Finalize();
+    return rc;
   }
   if (size != 2) {
     if (rank == 0) std::fprintf(stderr, "strider_bench_model_check: needs exactly 2 ranks\n");
@@ -236,19 +343,7 @@ int main(int argc, char** argv) {
   for (Case& c : make_cases(quick)) {
     const auto layout = strider::types::type_cache().find(c.type);
     if (!layout) continue;
-    Row r;
-    r.name = c.name;
-    r.bytes = static_cast<double>(layout->size);
-    r.block = r.bytes / static_cast<double>(std::max<std::int64_t>(1, layout->block_count()));
-    plan::Request request;
-    request.layout = layout.get();
-    request.count = 1;
-    request.locality = locality;
-    r.chosen = plan::choose_p2p(request).method;
-    r.defaults = plan::predict(plan::default_model(), *layout, 1, locality, strider::memory::Kind::host, false).best;
-    const plan::Prediction pred = plan::predict(*model, *layout, 1, locality, strider::memory::Kind::host, false);
-    for (const auto& e : pred.estimates) (e.method == Method::native ? r.predicted_native : r.predicted_host_pack) = e.seconds;
-
+    Row r = decided(c, *layout, locality);
     r.verified = verify(rank, Method::native, c.type, c.span) && verify(rank, Method::host_pack, c.type, c.span);
     all_ok = all_ok && r.verified;
     std::vector<unsigned char> out(static_cast<std::size_t>(c.span), 1), in(out.size(), 2);
@@ -274,24 +369,8 @@ int main(int argc, char** argv) {
     rows.push_back(r);
     exec::type_free(&c.type);
   }
-  const Summary model_summary = summarise(rows, [](const Row& r) { return r.chosen; });
-  const Summary defaults_summary = summarise(rows, [](const Row& r) { return r.defaults; });
-  const Summary native_summary = summarise(rows, [](const Row&) { return Method::native; });
-  const Summary pack_summary = summarise(rows, [](const Row&) { return Method::host_pack; });
   if (rank == 0) {
-    std::printf("\n%-22s %10s %14s %13s %13s   (%zu messages)\n", "policy", "fastest", "median regret",
-                "worst regret", "mean regret", rows.size());
-    auto line = [](const char* name, const Summary& s) {
-      std::printf("%-22s %9.0f%% %14.3f %13.3f %13.3f\n", name, 100 * s.fastest_fraction, s.median_regret,
-                  s.worst_regret, s.mean_regret);
-    };
-    line(model->measured ? "measured model" : "model (defaults)", model_summary);
-    line("built-in defaults", defaults_summary);
-    line("always native", native_summary);
-    line("always host-pack", pack_summary);
-    std::printf("targets: median regret <= 1.10: %s, worst <= 1.5: %s; data verified: %s\n",
-                model_summary.median_regret <= 1.10 ? "met" : "MISSED", model_summary.worst_regret <= 1.5 ? "met" : "MISSED",
-                all_ok ? "yes" : "NO");
+    const Summaries summaries = report(rows, model->measured);
     if (!json_path.empty()) {
       nlohmann::json cases = nlohmann::json::array();
       for (const Row& r : rows)
@@ -312,10 +391,10 @@ int main(int argc, char** argv) {
                                                  {"model_issue", plan::to_string(loaded.issue)},
                                                  {"locality", plan::to_string(locality)},
                                                  {"summary",
-                                                  {{"model", summary_json(model_summary)},
-                                                   {"defaults", summary_json(defaults_summary)},
-                                                   {"always_native", summary_json(native_summary)},
-                                                   {"always_host_pack", summary_json(pack_summary)}}},
+                                                  {{"model", summary_json(summaries.model)},
+                                                   {"defaults", summary_json(summaries.defaults)},
+                                                   {"always_native", summary_json(summaries.native)},
+                                                   {"always_host_pack", summary_json(summaries.host_pack)}}},
                                                  {"cases", cases}}
                                                       .dump(2)
                                                << "\n";

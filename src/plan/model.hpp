@@ -36,7 +36,8 @@ std::string_view to_string(Locality locality);  // "intra-node" / "inter-node"
 // at a time, within one process, while Strider's packed exchange moved far less. A point
 // measured once records whichever phase it met, so strider-measure measures the exchange
 // tables in passes spread over its run and keeps the fastest and the slowest pass; the choice
-// then weighs both (see choose).
+// then weighs both (see choose); from 1 MiB up, predict also assumes a phase seen at other
+// points of about the same size where a point's own passes missed it (StridedTable::slow_factor).
 enum class Phase { fast, slow };
 
 struct Point {
@@ -69,6 +70,9 @@ struct StridedTable {
   double at(double bytes, double block, double density, Phase phase = Phase::fast) const;
   bool empty() const { return curves.empty(); }
   bool has_slow() const;
+  // How much slower the slow phase made messages of about `bytes` (within 4x), wherever it
+  // was seen: the median of slow / seconds over those points; 1 where none was seen.
+  double slow_factor(double bytes) const;
 };
 
 // The point-to-point tables of one peer locality.

@@ -350,6 +350,43 @@ TEST_CASE("a slow phase of the MPI in the tables chooses by the worse regret of 
   CHECK(predict().best == Method::host_pack);
 }
 
+TEST_CASE("a slow phase seen at other points of megabyte messages is assumed where it was not seen", "[model]") {
+  const ModelReset reset;
+  plan::Model m = synthetic(1e-8);
+  const types::Layout big = vector_layout(2048, 2048, 4096);   // 4 MiB in 2 KiB blocks, 2x stride
+  const types::Layout small = vector_layout(256, 2048, 4096);  // 512 KiB, the same blocks
+  auto predict = [&](const types::Layout& layout) {
+    return plan::predict(m, layout, 1, plan::Locality::intra_node, strider::memory::Kind::host, false);
+  };
+  // No phase anywhere: native wins the fast phase by more than the margin, as above.
+  constant_exchanges(m, 1.05e-3, 0, 1.26e-3, 0);
+  CHECK(predict(big).best == Method::native);
+  CHECK(m.intra->native.slow_factor(4194304) == 1);
+  // A pass met the slow phase only while it measured the 8 B and 64 B curves: native 4x
+  // slower there, packing 1.4x. The 2 KiB curves, which the message reads, saw none.
+  for (plan::StridedTable* t : {&m.intra->native, &m.intra->packed})
+    for (plan::StridedCurve& c : t->curves)
+      if (c.block <= 64)
+        for (plan::Point& point : c.curve.points) point.slow = point.seconds * (t == &m.intra->native ? 4.0 : 1.4);
+  CHECK(m.intra->native.slow_factor(4194304) == Approx(4.0));
+  CHECK(m.intra->packed.slow_factor(4194304) == Approx(1.4));
+  CHECK(m.intra->native.slow_factor(1e9) == 1);  // nothing within 4x
+  plan::Prediction p = predict(big);
+  REQUIRE(p.estimates.size() == 2);
+  CHECK(p.estimates[0].slow_seconds == Approx(4.2e-3));
+  CHECK(p.estimates[1].slow_seconds == Approx(1.26e-3 * 1.4));
+  CHECK(p.best == Method::host_pack);
+  // Below 1 MiB only what the message's own points saw counts.
+  p = predict(small);
+  CHECK(p.estimates[0].slow_seconds == Approx(p.estimates[0].seconds));
+  CHECK(p.best == Method::native);
+  // A point's own slow time stays when it is worse than the inferred one.
+  for (plan::StridedCurve& c : m.intra->native.curves)
+    if (c.block > 64)
+      for (plan::Point& point : c.curve.points) point.slow = 6e-3;
+  CHECK(predict(big).estimates[0].slow_seconds == Approx(6e-3));
+}
+
 TEST_CASE("the choice is the cheapest method with one phase, host-pack only past the margin", "[model]") {
   using plan::Estimate;
   auto host = [](double native, double host_pack) {
