@@ -389,17 +389,19 @@ namespace {
 // The slow-phase time of a message of `bytes` from `table`: what its own points saw (`seen`),
 // and from kInferSlowFrom up at least its fast time scaled by the table's slow_factor there.
 // A slow phase is a spell of the machine, not a property of one point: a pass that met it
-// recorded it for the points it measured then and not for the others. Messages of megabytes
-// are where it differs most between the methods (on the development VM native exchanges ran
-// 2.4-6x slower in it, packed ones 1.2-2.6x), so an unlucky point there must not read as
-// immune. Replaying the model checks of 15 measurements (bench/model_check --replay with each
-// run's model file): worst regret 2.47 -> 1.18, 2.93 -> 1.12 and 2.91 -> 2.22 in the three
-// runs whose check met a slow phase the measurement had not seen at that point, no run worse;
-// at or below 1.5 in 13 of 15 runs against 11. The rule was chosen on those runs (below 1 MiB
-// the same inference flipped 32 KiB messages to host-pack at 1.6x regret in the fast phase);
-// in 4 runs made with it afterwards the worst regret was 1.40, 1.44, 1.56 and 1.41, where the
-// previous rule replays to 1.40, 2.80, 1.56 and 1.29.
-constexpr double kInferSlowFrom = 1 << 20;  // bytes
+// recorded it for the points it measured then and not for the others. Large messages are where
+// it differs most between the methods (on the development VM native exchanges of 512 KiB and
+// more ran 2.4-6x slower in it, packed ones 1.2-2.6x), so an unlucky point there must not read
+// as immune. Replaying the model checks of 19 measurements (bench/model_check --replay with
+// each run's model file; its sweep has 2 KiB, 32 KiB, 512 KiB and 4 MiB messages): worst
+// regret at or below 1.5 in 17 runs against 13 without the rule: 2.47 -> 1.18, 2.93 -> 1.12
+// and 2.80 -> 1.44 where the check met a phase the measurement had not seen at that point;
+// 2.91 -> 2.22, 1.56 -> 1.42, 1.36 -> 1.21; one run worse, 1.29 -> 1.41, where the hedge paid
+// its price in the fast phase. Applied to 32 KiB messages too, it flipped them to host-pack
+// at up to 1.63x regret in the fast phase. The threshold was chosen on these runs: 15 from
+// before the rule, and 4 measured with it at 1 MiB, which scored 1.40, 1.44, 1.56 and 1.41
+// (re-scored at 512 KiB: 1.40, 1.44, 1.42, 1.41).
+constexpr double kInferSlowFrom = 512 * 1024;  // bytes
 double slow_estimate(const StridedTable& table, double bytes, double fast, double seen) {
   if (bytes < kInferSlowFrom) return seen;
   return std::max(seen, fast * table.slow_factor(bytes));

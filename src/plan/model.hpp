@@ -36,7 +36,7 @@ std::string_view to_string(Locality locality);  // "intra-node" / "inter-node"
 // at a time, within one process, while Strider's packed exchange moved far less. A point
 // measured once records whichever phase it met, so strider-measure measures the exchange
 // tables in passes spread over its run and keeps the fastest and the slowest pass; the choice
-// then weighs both (see choose); from 1 MiB up, predict also assumes a phase seen at other
+// then weighs both (see choose); from 512 KiB up, predict also assumes a phase seen at other
 // points of about the same size where a point's own passes missed it (StridedTable::slow_factor).
 enum class Phase { fast, slow };
 

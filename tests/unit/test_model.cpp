@@ -350,11 +350,11 @@ TEST_CASE("a slow phase of the MPI in the tables chooses by the worse regret of 
   CHECK(predict().best == Method::host_pack);
 }
 
-TEST_CASE("a slow phase seen at other points of megabyte messages is assumed where it was not seen", "[model]") {
+TEST_CASE("a slow phase seen at other points of large messages is assumed where it was not seen", "[model]") {
   const ModelReset reset;
   plan::Model m = synthetic(1e-8);
   const types::Layout big = vector_layout(2048, 2048, 4096);   // 4 MiB in 2 KiB blocks, 2x stride
-  const types::Layout small = vector_layout(256, 2048, 4096);  // 512 KiB, the same blocks
+  const types::Layout small = vector_layout(128, 2048, 4096);  // 256 KiB, the same blocks
   auto predict = [&](const types::Layout& layout) {
     return plan::predict(m, layout, 1, plan::Locality::intra_node, strider::memory::Kind::host, false);
   };
@@ -376,7 +376,7 @@ TEST_CASE("a slow phase seen at other points of megabyte messages is assumed whe
   CHECK(p.estimates[0].slow_seconds == Approx(4.2e-3));
   CHECK(p.estimates[1].slow_seconds == Approx(1.26e-3 * 1.4));
   CHECK(p.best == Method::host_pack);
-  // Below 1 MiB only what the message's own points saw counts.
+  // Below 512 KiB only what the message's own points saw counts.
   p = predict(small);
   CHECK(p.estimates[0].slow_seconds == Approx(p.estimates[0].seconds));
   CHECK(p.best == Method::native);
