@@ -146,6 +146,7 @@ halo_configs=(
   "2 --n 64 --q 4 --r 2 --types vector --method isend"
   "2 --n 64 --q 2 --r 1 --types resized --method isend"
   "2 --n 64 --q 1 --r 1 --types subarray-c --method alltoallw"
+  "2 --n 32 --q 1 --r 1 --types subarray-c --method ineighbor --periodic 0"
   "4 --n 32 --q 2 --r 1 --types subarray-c --method isend --periodic 110"
 )
 [ "$quick" = 1 ] && halo_configs=("${halo_configs[@]:0:3}")

@@ -78,6 +78,9 @@ struct Block {
   std::shared_ptr<const types::Layout> layout;
   std::int64_t bytes = 0;
   std::int64_t offset = -1;
+  // A staged send block that leaves as two blocks (exec's split sends): one element of this
+  // type from its offset, the staging holding mpi::kSplitTail bytes more. Null: `bytes` bytes.
+  MPI_Datatype split = MPI_DATATYPE_NULL;
   bool staged() const { return offset >= 0; }
 };
 
@@ -124,9 +127,10 @@ bool stage_whole_side(std::vector<Block>& blocks, bool send) {
   return true;
 }
 
-// Decides which blocks are staged (see Grouping) and where. Receive blocks come first in
-// `blocks`.
-StagingPlan plan_staging(std::vector<Block>& blocks, Grouping grouping) {
+// Decides which blocks are staged (see Grouping) and where, and with `split_sends` (calls that
+// take a datatype per block) which staged send blocks leave as split sends. Receive blocks
+// come first in `blocks`.
+StagingPlan plan_staging(std::vector<Block>& blocks, Grouping grouping, bool split_sends) {
   bool any[2] = {false, false};  // per side: receive, send
   for (Block& b : blocks) {
     HostPacking hp;
@@ -149,8 +153,9 @@ StagingPlan plan_staging(std::vector<Block>& blocks, Grouping grouping) {
   for (Block& b : blocks) {
     if (b.send && plan.send_start == 0) plan.total = plan.send_start = plan.total + 64;
     if (!b.layout) continue;
+    if (b.send && split_sends) b.split = split_send_type(b.bytes);
     b.offset = plan.total;
-    plan.total += (b.bytes + 63) / 64 * 64;
+    plan.total += (b.bytes + (b.split != MPI_DATATYPE_NULL ? mpi::kSplitTail : 0) + 63) / 64 * 64;
   }
   return plan;
 }
@@ -163,8 +168,8 @@ struct Staged {
   char* send = nullptr;
 };
 
-Staged stage(std::vector<Block>& blocks, Grouping grouping) {
-  const StagingPlan plan = plan_staging(blocks, grouping);
+Staged stage(std::vector<Block>& blocks, Grouping grouping, bool split_sends) {
+  const StagingPlan plan = plan_staging(blocks, grouping, split_sends);
   Staged s;
   if (plan.total > 0 && plan.total <= INT_MAX) {
     s.staging = acquire_staging(static_cast<std::size_t>(plan.total));
@@ -176,8 +181,11 @@ Staged stage(std::vector<Block>& blocks, Grouping grouping) {
   }
   s.recv = static_cast<char*>(s.staging.data);
   s.send = s.recv + plan.send_start;
-  for (const Block& b : blocks)
-    if (b.staged() && b.send) backend::cpu::pack(*b.layout, b.count, b.buf, s.recv + b.offset);
+  for (const Block& b : blocks) {
+    if (!b.staged() || !b.send) continue;
+    backend::cpu::pack(*b.layout, b.count, b.buf, s.recv + b.offset);
+    if (b.split != MPI_DATATYPE_NULL) move_split_tail(s.recv + b.offset, b.bytes);
+  }
   return s;
 }
 
@@ -198,8 +206,8 @@ void count_blocks(const std::vector<Block>& blocks) {
 // from them), so they must outlive the call even when nothing is staged, e.g. when they are a
 // Fortran binding's converted handles.
 template <class Post>
-int post_staged(std::vector<Block>& blocks, Grouping grouping, MPI_Request* request, Post&& post) {
-  Staged s = stage(blocks, grouping);
+int post_staged(std::vector<Block>& blocks, Grouping grouping, bool split_sends, MPI_Request* request, Post&& post) {
+  Staged s = stage(blocks, grouping, split_sends);
   Pending p;
   p.collective = std::make_unique<CollectiveState>();
   const int rc = post(s, *p.collective);
@@ -219,7 +227,7 @@ int post_staged(std::vector<Block>& blocks, Grouping grouping, MPI_Request* requ
 // The blocking form: packs, runs `call` (as `post`, without a request), unpacks what arrived.
 template <class Call>
 int run_staged(std::vector<Block>& blocks, Call&& call) {
-  Staged s = stage(blocks, Grouping::side);
+  Staged s = stage(blocks, Grouping::side, false);
   CollectiveState arguments;
   const int rc = call(s, arguments);
   if (rc == MPI_SUCCESS) {
@@ -360,8 +368,9 @@ int ineighbor_alltoallw(const void* sendbuf, const int sendcounts[], const MPI_A
     for (const Block& b : blocks) {
       const char* const area = b.send ? send_base : recv_base;
       const char* const where = b.staged() ? staged.recv + b.offset : b.buf;
-      p.counts.push_back(b.staged() ? static_cast<int>(b.bytes) : b.count);
-      p.types.push_back(b.staged() ? MPI_BYTE : b.type);
+      const bool split = b.staged() && b.split != MPI_DATATYPE_NULL;
+      p.counts.push_back(b.staged() ? (split ? 1 : static_cast<int>(b.bytes)) : b.count);
+      p.types.push_back(b.staged() ? (split ? b.split : MPI_BYTE) : b.type);
       p.displs.push_back(static_cast<MPI_Aint>(reinterpret_cast<std::uintptr_t>(where) -
                                                reinterpret_cast<std::uintptr_t>(area)));
     }
@@ -369,7 +378,7 @@ int ineighbor_alltoallw(const void* sendbuf, const int sendcounts[], const MPI_A
                                            p.types.data() + nr, recv_base, p.counts.data(), p.displs.data(),
                                            p.types.data(), comm, request);
   };
-  return post_staged(blocks, Grouping::block, request, post);
+  return post_staged(blocks, Grouping::block, true, request, post);
 }
 
 int ialltoallw(const void* sendbuf, const int sendcounts[], const int sdispls[],
@@ -403,7 +412,14 @@ int ialltoallw(const void* sendbuf, const int sendcounts[], const int sdispls[],
       const SideArgs args = side_args(blocks, send, staged, {buf, counts, displs, MPI_DATATYPE_NULL}, p.counts,
                                       p.int_displs);
       if (args.type == MPI_BYTE) {
-        p.types.insert(p.types.end(), n, MPI_BYTE);
+        // side_args wrote a count per block of the side, in peer order; split sends go as one
+        // element of their type.
+        for (const Block& b : blocks) {
+          if (b.send != send) continue;
+          const bool split = b.staged() && b.split != MPI_DATATYPE_NULL;
+          if (split) p.counts[p.types.size()] = 1;
+          p.types.push_back(split ? b.split : MPI_BYTE);
+        }
         return args.buf;
       }
       p.counts.insert(p.counts.end(), counts, counts + n);
@@ -417,7 +433,7 @@ int ialltoallw(const void* sendbuf, const int sendcounts[], const int sdispls[],
                                   const_cast<void*>(recv_area), p.counts.data(), p.int_displs.data(), p.types.data(),
                                   comm, request);
   };
-  return post_staged(blocks, Grouping::side, request, post);
+  return post_staged(blocks, Grouping::side, true, request, post);
 }
 
 namespace {
@@ -443,7 +459,7 @@ std::vector<int> all_ranks(int size) {
 // under it.
 template <class Call>
 int staged_call(std::vector<Block>& blocks, MPI_Request* request, Call&& call) {
-  return request == nullptr ? run_staged(blocks, call) : post_staged(blocks, Grouping::side, request, call);
+  return request == nullptr ? run_staged(blocks, call) : post_staged(blocks, Grouping::side, false, request, call);
 }
 
 // The collectives below take `fn`, the underlying MPI's call with its buffer arguments (send

@@ -63,7 +63,8 @@ struct Route {
 // STRIDER_SPLIT_SEND=1 says so, a packed send hands the MPI its staging as mpi::split_type:
 // the last mpi::kSplitTail bytes copied that far on, the same bytes on the wire. Receives are
 // unchanged. The types are made once per size, when a route is decided (the decision memo
-// keeps the type), and freed at MPI_Finalize.
+// keeps the type), and freed at MPI_Finalize. The nonblocking collectives that take a datatype
+// per block send their staged blocks the same way (exec/collectives.cpp).
 constexpr std::size_t kMaxSplitTypes = 256;
 
 struct SplitTypes {
@@ -102,6 +103,17 @@ bool splits(int bytes) {
 }
 
 }  // namespace
+
+MPI_Datatype split_send_type(std::int64_t bytes) {
+  if (bytes > INT_MAX || !splits(static_cast<int>(bytes))) return MPI_DATATYPE_NULL;
+  return split_type_for(static_cast<int>(bytes));
+}
+
+void move_split_tail(void* staging, std::int64_t bytes) {
+  auto* b = static_cast<unsigned char*>(staging);
+  std::memcpy(b + bytes, b + bytes - mpi::kSplitTail, mpi::kSplitTail);
+  g_split_sends.fetch_add(1, std::memory_order_relaxed);
+}
 
 HostRoutes& host_routes() {
   if (detail::t_routes == nullptr) {
@@ -193,8 +205,7 @@ namespace {
   out.bytes = static_cast<int>(bytes);
   out.method = choice.method;
   out.device = info.device;
-  out.split = choice.method == core::Method::host_pack && splits(out.bytes) ? split_type_for(out.bytes)
-                                                                             : MPI_DATATYPE_NULL;
+  out.split = choice.method == core::Method::host_pack ? split_send_type(out.bytes) : MPI_DATATYPE_NULL;
   if (host && choice.method == core::Method::host_pack)
     memo = HostRoute{type, count, epoch, true, layout, static_cast<int>(bytes), out.split};
   return true;
@@ -250,12 +261,6 @@ struct Wire {
 Wire wire_of(const Route& r, const Staging& s) {
   if (r.split == MPI_DATATYPE_NULL) return {s.data, r.bytes, MPI_PACKED};
   return {s.data, 1, r.split};
-}
-// Readies `bytes` packed bytes in `staging` for a split send: the tail moved, the send counted.
-void move_split_tail(void* staging, std::int64_t bytes) {
-  auto* b = static_cast<unsigned char*>(staging);
-  std::memcpy(b + bytes, b + bytes - mpi::kSplitTail, mpi::kSplitTail);
-  g_split_sends.fetch_add(1, std::memory_order_relaxed);
 }
 // The wire of a freshly packed staging buffer, readied to go.
 Wire wire(const Route& r, const Staging& s) {

@@ -20,8 +20,15 @@ struct HostPacking {
 };
 bool host_packs(const void* buf, int count, MPI_Datatype type, int peer, HostPacking& out);
 
-// Host-packed sends that left as two blocks (split sends, see p2p.cpp) since the start, on
-// all threads (tests).
+// Split sends (see p2p.cpp). The datatype that `bytes` host-packed bytes leave as, one element
+// from the start of a staging buffer mpi::kSplitTail bytes longer than they are, when they
+// leave as two blocks (STRIDER_SPLIT_SEND, else the model's exchange tables); MPI_DATATYPE_NULL
+// when they leave as contiguous bytes.
+MPI_Datatype split_send_type(std::int64_t bytes);
+// Readies `bytes` freshly packed bytes at `staging` for a split send: the last
+// mpi::kSplitTail of them copied that far on, the send counted.
+void move_split_tail(void* staging, std::int64_t bytes);
+// Host-packed sends that left as two blocks since the start, on all threads (tests).
 std::uint64_t split_sends();
 // Frees the split sends' datatypes (MPI_Finalize).
 void free_split_types();

@@ -48,7 +48,9 @@ void start_strider() {
 // mpiexec the output of the ranks is merged, so one rank's report must not be split.
 void write_stats() {
   const std::string prefix = "strider[" + std::to_string(g_rank) + "] stats: ";
-  const std::string report = core::counters().report(prefix);
+  std::string report = core::counters().report(prefix);
+  if (const std::uint64_t splits = split_sends(); splits > 0)
+    report += prefix + "split-sends " + std::to_string(splits) + "\n";
   const char* data = report.data();
   std::size_t left = report.size();
   while (left > 0) {

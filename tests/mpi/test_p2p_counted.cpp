@@ -13,12 +13,14 @@
 #include "core/counters.hpp"
 #include "exec/datatype.hpp"
 #include "exec/p2p.hpp"
+#include "scoped_config.hpp"
 #include "test_p2p_common.hpp"
 
 namespace {
 
 namespace core = strider::core;
 namespace exec = strider::exec;
+using strider::test::ScopedConfig;
 
 constexpr int kCount = 2;
 
@@ -33,20 +35,6 @@ const Case kCases[] = {{"vector(16, 1, 3, double)", true}, {"vector(4, 512, 1024
 struct Type : p2p::Type {
   explicit Type(const char* spec) : p2p::Type(spec, exec::type_commit, exec::type_free) {}
   p2p::Buffer buffer(int count, std::uint64_t seed) const { return p2p::Buffer(*this, count, seed); }
-};
-
-// The configuration with `change` applied, for the scope; the previous one restored after.
-template <class Change>
-struct ScopedConfig {
-  core::Config saved = core::config();
-  explicit ScopedConfig(Change change) {
-    core::Config c = saved;
-    change(c);
-    core::set_config_for_testing(c);
-  }
-  ScopedConfig(const ScopedConfig&) = delete;
-  ScopedConfig& operator=(const ScopedConfig&) = delete;
-  ~ScopedConfig() { core::set_config_for_testing(saved); }
 };
 
 // The messages this rank counted per method since construction.
