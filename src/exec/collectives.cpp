@@ -128,7 +128,8 @@ bool stage_whole_side(std::vector<Block>& blocks, bool send) {
 }
 
 // Decides which blocks are staged (see Grouping) and where, and with `split_sends` (calls that
-// take a datatype per block) which staged send blocks leave as split sends. Receive blocks
+// can name a datatype for each staged send block: MPI_Ialltoallw, MPI_Ineighbor_alltoallw and
+// MPI_Gatherv's one send block) which staged send blocks leave as split sends. Receive blocks
 // come first in `blocks`.
 StagingPlan plan_staging(std::vector<Block>& blocks, Grouping grouping, bool split_sends) {
   bool any[2] = {false, false};  // per side: receive, send
@@ -226,8 +227,8 @@ int post_staged(std::vector<Block>& blocks, Grouping grouping, bool split_sends,
 
 // The blocking form: packs, runs `call` (as `post`, without a request), unpacks what arrived.
 template <class Call>
-int run_staged(std::vector<Block>& blocks, Call&& call) {
-  Staged s = stage(blocks, Grouping::side, false);
+int run_staged(std::vector<Block>& blocks, bool split_sends, Call&& call) {
+  Staged s = stage(blocks, Grouping::side, split_sends);
   CollectiveState arguments;
   const int rc = call(s, arguments);
   if (rc == MPI_SUCCESS) {
@@ -456,10 +457,11 @@ std::vector<int> all_ranks(int size) {
 }
 
 // Runs `call` over the staged blocks: blocking when `request` is null, else posted and tracked
-// under it.
+// under it. `split_sends`: see plan_staging.
 template <class Call>
-int staged_call(std::vector<Block>& blocks, MPI_Request* request, Call&& call) {
-  return request == nullptr ? run_staged(blocks, call) : post_staged(blocks, Grouping::side, false, request, call);
+int staged_call(std::vector<Block>& blocks, bool split_sends, MPI_Request* request, Call&& call) {
+  return request == nullptr ? run_staged(blocks, split_sends, call)
+                            : post_staged(blocks, Grouping::side, split_sends, request, call);
 }
 
 // The collectives below take `fn`, the underlying MPI's call with its buffer arguments (send
@@ -479,7 +481,7 @@ int v_collective(bool routable, const std::vector<int>& sources, const std::vect
   if (!routable || !v_blocks(blocks, sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype,
                              sources, destinations))
     return fn(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype);
-  return staged_call(blocks, request, [&](const Staged& staged, CollectiveState& p) {
+  return staged_call(blocks, false, request, [&](const Staged& staged, CollectiveState& p) {
     p.counts.reserve(blocks.size());  // both sides: the pointers below stay valid
     p.int_displs.reserve(blocks.size());
     const SideArgs r = side_args(blocks, false, staged, {recvbuf, recvcounts, rdispls, recvtype}, p.counts,
@@ -505,8 +507,11 @@ bool add_one(std::vector<Block>& blocks, const void* buf, int count, MPI_Datatyp
 }
 
 OneArgs one_args(const std::vector<Block>& blocks, bool send, const Staged& s, OneArgs mine) {
-  for (const Block& b : blocks)
-    if (b.send == send && b.staged()) return {s.recv + b.offset, static_cast<int>(b.bytes), MPI_BYTE};
+  for (const Block& b : blocks) {
+    if (b.send != send || !b.staged()) continue;
+    if (b.split != MPI_DATATYPE_NULL) return {s.recv + b.offset, 1, b.split};
+    return {s.recv + b.offset, static_cast<int>(b.bytes), MPI_BYTE};
+  }
   return mine;
 }
 
@@ -529,7 +534,7 @@ int gatherv_collective(const void* sendbuf, int sendcount, MPI_Datatype sendtype
       (rank == root && !add_side(blocks, recvbuf, recvcounts, displs, recvtype, all_ranks(size), false)) ||
       !add_one(blocks, sendbuf, sendcount, sendtype, root, true))
     return fn(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype);
-  return staged_call(blocks, request, [&](const Staged& staged, CollectiveState& p) {
+  return staged_call(blocks, true, request, [&](const Staged& staged, CollectiveState& p) {
     p.counts.reserve(blocks.size());
     p.int_displs.reserve(blocks.size());
     const SideArgs r = side_args(blocks, false, staged, {recvbuf, recvcounts, displs, recvtype}, p.counts,
@@ -551,7 +556,7 @@ int scatterv_collective(const void* sendbuf, const int sendcounts[], const int d
       !add_one(blocks, recvbuf, recvcount, recvtype, root, false) ||
       (rank == root && !add_side(blocks, sendbuf, sendcounts, displs, sendtype, all_ranks(size), true)))
     return fn(sendbuf, sendcounts, displs, sendtype, recvbuf, recvcount, recvtype);
-  return staged_call(blocks, request, [&](const Staged& staged, CollectiveState& p) {
+  return staged_call(blocks, false, request, [&](const Staged& staged, CollectiveState& p) {
     p.counts.reserve(blocks.size());
     p.int_displs.reserve(blocks.size());
     const OneArgs r = one_args(blocks, false, staged, {recvbuf, recvcount, recvtype});

@@ -1,11 +1,11 @@
 // Split sends (a host-packed send handed to the MPI as two blocks, see exec/p2p.cpp) from the
-// nonblocking collectives that take a datatype per block, MPI_Ialltoallw and
-// MPI_Ineighbor_alltoallw, through exec:: (host-pack forced, so that every strided block is
-// staged): with STRIDER_SPLIT_SEND forced on, every staged send block of 128 bytes or more
-// leaves as a split send and shorter ones as bytes; forced off, none splits. Either way each
-// rank receives, byte for byte, what the underlying MPI's own call (PMPI_Ialltoallw,
-// PMPI_Ineighbor_alltoallw, then PMPI_Wait) delivers. The program links the modules so that it
-// can read the split-send counter.
+// collectives that can name a datatype for each staged send block, MPI_Ialltoallw,
+// MPI_Ineighbor_alltoallw and MPI_Gatherv / MPI_Igatherv, through exec:: (host-pack forced, so
+// that every strided block is staged): with STRIDER_SPLIT_SEND forced on, every staged send
+// block of 128 bytes or more leaves as a split send and shorter ones as bytes; forced off, none
+// splits. Either way each rank receives, byte for byte, what the underlying MPI's own call
+// (PMPI_..., with PMPI_Wait for the nonblocking ones) delivers. The program links the modules so
+// that it can read the split-send counter.
 #include <catch2/catch.hpp>
 #include <mpi.h>
 
@@ -146,4 +146,49 @@ TEST_CASE("MPI_Ineighbor_alltoallw sends its staged blocks as split sends where 
     return strider ? exec::wait(&request, MPI_STATUS_IGNORE) : PMPI_Wait(&request, MPI_STATUS_IGNORE);
   });
   PMPI_Comm_free(&ring);
+}
+
+TEST_CASE("MPI_Gatherv and MPI_Igatherv send their staged block as a split send where told to, with the MPI's result") {
+  const int rank = rank_in(MPI_COMM_WORLD), size = size_of(MPI_COMM_WORLD), root = size - 1;
+  // Doubles rank r sends: 8 (64 bytes, too few to split) from odd ranks.
+  auto doubles_of = [](int r) { return r % 2 == 1 ? 8 : 100 + 9 * r; };
+  const Side out({doubles_of(rank)}, 2);
+  std::vector<double> send(2 * kRegion);
+  for (std::size_t i = 0; i < send.size(); ++i) send[i] = rank * 1e6 + static_cast<double>(i);
+  std::vector<int> counts, displs;
+  for (int r = 0; r < size; ++r) {
+    counts.push_back(doubles_of(r));
+    displs.push_back(r * kRegion);
+  }
+  // The root's receive buffer after one call through Strider or, strider false, through PMPI.
+  auto gathered = [&](bool strider, bool nonblocking) {
+    std::vector<double> recv(static_cast<std::size_t>(size) * kRegion, -1.0);
+    int rc = MPI_SUCCESS;
+    if (nonblocking) {
+      MPI_Request request = MPI_REQUEST_NULL;
+      auto igatherv = strider ? exec::igatherv : PMPI_Igatherv;
+      rc = igatherv(send.data(), 1, out.types[0], recv.data(), counts.data(), displs.data(), MPI_DOUBLE, root,
+                    MPI_COMM_WORLD, &request);
+      if (rc == MPI_SUCCESS)
+        rc = strider ? exec::wait(&request, MPI_STATUS_IGNORE) : PMPI_Wait(&request, MPI_STATUS_IGNORE);
+    } else {
+      auto gatherv = strider ? exec::gatherv : PMPI_Gatherv;
+      rc = gatherv(send.data(), 1, out.types[0], recv.data(), counts.data(), displs.data(), MPI_DOUBLE, root,
+                   MPI_COMM_WORLD);
+    }
+    REQUIRE(rc == MPI_SUCCESS);
+    return recv;
+  };
+  for (const bool nonblocking : {false, true}) {
+    const std::vector<double> want = gathered(false, nonblocking);
+    for (const bool split : {true, false}) {
+      const ScopedConfig config([&](core::Config& c) {
+        c.method = core::MethodChoice::host_pack;
+        c.split_send = split ? core::SplitChoice::on : core::SplitChoice::off;
+      });
+      const std::uint64_t before = exec::split_sends();
+      CHECK(gathered(true, nonblocking) == want);
+      CHECK(exec::split_sends() - before == (split && doubles_of(rank) * 8 >= 128 ? 1u : 0u));
+    }
+  }
 }
