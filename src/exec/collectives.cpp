@@ -82,6 +82,9 @@ struct Block {
   // type from its offset, the staging holding mpi::kSplitTail bytes more. Null: `bytes` bytes.
   MPI_Datatype split = MPI_DATATYPE_NULL;
   bool staged() const { return offset >= 0; }
+  // How a staged block is handed to the MPI from its offset: `bytes` MPI_BYTE, or one split type.
+  int wire_count() const { return split != MPI_DATATYPE_NULL ? 1 : static_cast<int>(bytes); }
+  MPI_Datatype wire_type() const { return split != MPI_DATATYPE_NULL ? split : MPI_BYTE; }
 };
 
 Block block(char* buf, int count, MPI_Datatype type, int peer, bool send) {
@@ -257,6 +260,7 @@ bool add_side(std::vector<Block>& blocks, const void* buf, const int counts[], c
 // One side's arguments for the underlying MPI: the application's when no block of the side
 // is staged, else the staged blocks as bytes, displaced from the side's staging area `area`
 // (written into `counts` and `displs`, which must not reallocate while the MPI may read them).
+// A split send block counts one: its caller names its type (ialltoallw).
 struct SideArgs {
   const void* buf;
   const int* counts;
@@ -274,7 +278,7 @@ SideArgs side_args(const std::vector<Block>& blocks, bool send, const Staged& s,
   const std::size_t first = counts.size();
   for (const Block& b : blocks) {
     if (b.send != send) continue;
-    counts.push_back(b.staged() ? static_cast<int>(b.bytes) : 0);
+    counts.push_back(b.staged() ? b.wire_count() : 0);
     displs.push_back(b.staged() ? static_cast<int>(b.offset - area_offset) : 0);
   }
   return {area, counts.data() + first, displs.data() + first, MPI_BYTE};
@@ -369,9 +373,8 @@ int ineighbor_alltoallw(const void* sendbuf, const int sendcounts[], const MPI_A
     for (const Block& b : blocks) {
       const char* const area = b.send ? send_base : recv_base;
       const char* const where = b.staged() ? staged.recv + b.offset : b.buf;
-      const bool split = b.staged() && b.split != MPI_DATATYPE_NULL;
-      p.counts.push_back(b.staged() ? (split ? 1 : static_cast<int>(b.bytes)) : b.count);
-      p.types.push_back(b.staged() ? (split ? b.split : MPI_BYTE) : b.type);
+      p.counts.push_back(b.staged() ? b.wire_count() : b.count);
+      p.types.push_back(b.staged() ? b.wire_type() : b.type);
       p.displs.push_back(static_cast<MPI_Aint>(reinterpret_cast<std::uintptr_t>(where) -
                                                reinterpret_cast<std::uintptr_t>(area)));
     }
@@ -413,14 +416,8 @@ int ialltoallw(const void* sendbuf, const int sendcounts[], const int sdispls[],
       const SideArgs args = side_args(blocks, send, staged, {buf, counts, displs, MPI_DATATYPE_NULL}, p.counts,
                                       p.int_displs);
       if (args.type == MPI_BYTE) {
-        // side_args wrote a count per block of the side, in peer order; split sends go as one
-        // element of their type.
-        for (const Block& b : blocks) {
-          if (b.send != send) continue;
-          const bool split = b.staged() && b.split != MPI_DATATYPE_NULL;
-          if (split) p.counts[p.types.size()] = 1;
-          p.types.push_back(split ? b.split : MPI_BYTE);
-        }
+        for (const Block& b : blocks)  // in peer order, as side_args wrote the counts
+          if (b.send == send) p.types.push_back(b.staged() ? b.wire_type() : MPI_BYTE);
         return args.buf;
       }
       p.counts.insert(p.counts.end(), counts, counts + n);
@@ -507,11 +504,8 @@ bool add_one(std::vector<Block>& blocks, const void* buf, int count, MPI_Datatyp
 }
 
 OneArgs one_args(const std::vector<Block>& blocks, bool send, const Staged& s, OneArgs mine) {
-  for (const Block& b : blocks) {
-    if (b.send != send || !b.staged()) continue;
-    if (b.split != MPI_DATATYPE_NULL) return {s.recv + b.offset, 1, b.split};
-    return {s.recv + b.offset, static_cast<int>(b.bytes), MPI_BYTE};
-  }
+  for (const Block& b : blocks)
+    if (b.send == send && b.staged()) return {s.recv + b.offset, b.wire_count(), b.wire_type()};
   return mine;
 }
 
